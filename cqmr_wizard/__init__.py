@@ -1,0 +1,128 @@
+"""CQMR onboarding wizard: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; `test_config` is the last configuration layer."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CQMR_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_config(app, test_config)
+    logging.basicConfig(level=logging.INFO)
+    if app.config.get("PROXY_COUNT"):
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    register_extensions(app)
+    register_sessions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_commands(app)
+    register_templates(app)
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session is the protection
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            user = db.session.get(models.User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+        if user is None or not user.is_active:
+            return None
+        return user
+
+
+def register_sessions(app: Flask) -> None:
+    from .server_sessions import ServerSessionInterface, make_store
+
+    app.session_interface = ServerSessionInterface(make_store(app))
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .onboarding import bp as onboarding_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(onboarding_bp)
+    app.extensions["cqmr_second_factor_url"] = lambda: "/"
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .access import enforce_access
+    from .models import Membership
+    from .security import register_security
+
+    register_security(app)
+
+    @app.before_request
+    def load_membership() -> None:
+        g.membership = None
+        if current_user.is_authenticated:
+            g.membership = db.session.scalar(
+                select(Membership)
+                .options(joinedload(Membership.organization))
+                .where(Membership.user_id == current_user.id)
+            )
+
+    app.before_request(enforce_access)
+
+
+def register_commands(app: Flask) -> None:
+    from .audit.cli import audit_cli
+
+    app.cli.add_command(audit_cli)
+
+
+def register_templates(app: Flask) -> None:
+    from .access import fully_authenticated
+    from .auth.forms import ConfirmForm
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    @app.context_processor
+    def layout_context() -> dict[str, Any]:
+        return {
+            "csp_nonce": g.get("csp_nonce", ""),
+            "signed_in": fully_authenticated(),
+            "sign_out_form": ConfirmForm,
+        }

@@ -1,0 +1,211 @@
+"""Account rules: sign-up, email verification, sign-in with lock-out, password reset."""
+
+from __future__ import annotations
+
+from flask import current_app, session, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select, update
+
+from .. import audit
+from ..extensions import db
+from ..mail import send_mail
+from ..models import User
+from ..models.base import utcnow
+from . import tokens
+from .passwords import hash_password, password_problem, verify_password
+
+
+class AccountError(Exception):
+    """A rule refused the request; `field` names the form field the message belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+
+def sign_up(full_name: str, email: str, password: str) -> User:
+    """Create an unverified account and mail its verification link."""
+    problem = password_problem(password, [full_name, email, *email.split("@")])
+    if problem:
+        raise AccountError(problem, "password")
+    if find_user_by_email(email) is not None:
+        raise AccountError(
+            "An account with this email address already exists. Sign in, or reset your password.",
+            "email",
+        )
+    user = User(email=email, full_name=full_name, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("account.signed_up", actor_id=user.id, subject_user_id=user.id)
+    send_verification(user)
+    db.session.commit()
+    return user
+
+
+def send_verification(user: User) -> None:
+    """Mail a fresh verification link (the caller commits)."""
+    token = tokens.issue_token(user, tokens.VERIFY_EMAIL, current_app.config["EMAIL_TOKEN_TTL"])
+    send_mail(
+        user.email,
+        "Confirm your email address for CQMR onboarding",
+        "verify_email",
+        user=user,
+        link=url_for("auth.verify_email", token=token, _external=True),
+        hours=int(current_app.config["EMAIL_TOKEN_TTL"].total_seconds() // 3600),
+    )
+
+
+def resend_verification(email: str) -> None:
+    """Send a new link if an unverified account has this email; reveal nothing either way."""
+    user = find_user_by_email(email)
+    if user is not None and not user.email_verified and user.is_active:
+        send_verification(user)
+        db.session.commit()
+
+
+def verify_email(token: str) -> User:
+    """Use a verification link; raise tokens.TokenError if it cannot be used."""
+    row = tokens.consume_token(token, tokens.VERIFY_EMAIL)
+    user = db.session.get(User, row.user_id)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    audit.record("account.email_verified", actor_id=user.id, subject_user_id=user.id)
+    db.session.commit()
+    return user
+
+
+class SignInRefused(Exception):
+    """Sign-in was refused; `message` is safe to show."""
+
+    def __init__(self, message: str, unverified: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unverified = unverified
+
+
+def authenticate(email: str, password: str) -> User:
+    """Check a password sign-in, counting failures per account; raise SignInRefused."""
+    generic = "The email address or password is not right"
+    user = find_user_by_email(email)
+    now = utcnow()
+    if user is None:
+        verify_password(None, password)
+        audit.record("auth.sign_in_failed", details={"reason": "unknown_email"})
+        db.session.commit()
+        raise SignInRefused(generic)
+    if user.sign_in_locked_until and user.sign_in_locked_until > now:
+        audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id,
+                     details={"reason": "locked"})
+        db.session.commit()
+        raise SignInRefused(
+            "Too many unsuccessful attempts. This account is locked for a while; "
+            "try again later or reset your password."
+        )
+    if not verify_password(user.password_hash, password):
+        _count_failure(user)
+        raise SignInRefused(generic)
+    if not user.is_active:
+        audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id,
+                     details={"reason": "deactivated"})
+        db.session.commit()
+        raise SignInRefused("This account has been deactivated. Contact your organization's administrator.")
+    if not user.email_verified:
+        raise SignInRefused("Confirm your email address before signing in", unverified=True)
+    return user
+
+
+def _count_failure(user: User) -> None:
+    threshold = current_app.config["SIGN_IN_LOCKOUT_THRESHOLD"]
+    db.session.execute(
+        update(User).where(User.id == user.id)
+        .values(failed_sign_in_count=User.failed_sign_in_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(user)
+    details = {"reason": "wrong_password", "consecutive_failures": user.failed_sign_in_count}
+    if user.failed_sign_in_count >= threshold:
+        user.sign_in_locked_until = utcnow() + current_app.config["SIGN_IN_LOCKOUT"]
+        user.failed_sign_in_count = 0
+        details["locked"] = True
+    audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id, details=details)
+    db.session.commit()
+
+
+def start_session(user: User, method: str) -> None:
+    """Sign the user in with a fresh session id after the first factor."""
+    session.clear()
+    session.rotate()
+    login_user(user)
+    session["auth_level"] = "full"
+    session["auth_method"] = method
+    session["auth_at"] = utcnow().isoformat()
+    user.failed_sign_in_count = 0
+    user.sign_in_locked_until = None
+    user.last_sign_in_at = utcnow()
+    audit.record("auth.signed_in", actor_id=user.id, subject_user_id=user.id,
+                 details={"method": method})
+    db.session.commit()
+
+
+def sign_out(user: User) -> None:
+    """End this session on the server."""
+    audit.record("auth.signed_out", actor_id=user.id, subject_user_id=user.id)
+    db.session.commit()
+    logout_user()
+    session.end()
+
+
+def sign_out_everywhere(user: User) -> int:
+    """End every session of this user, this one included; return how many ended."""
+    store = current_app.session_interface.store
+    ended = store.delete_for_user(user.id)
+    audit.record("auth.signed_out_everywhere", actor_id=user.id, subject_user_id=user.id,
+                 details={"sessions_ended": ended})
+    db.session.commit()
+    logout_user()
+    session.end()
+    return ended
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; reveal nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["PASSWORD_RESET_TTL"])
+    audit.record("account.password_reset_requested", actor_id=user.id, subject_user_id=user.id)
+    send_mail(
+        user.email,
+        "Reset your CQMR onboarding password",
+        "reset_password",
+        user=user,
+        link=url_for("auth.reset_password", token=token, _external=True),
+        minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
+    )
+    db.session.commit()
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link and end every existing session."""
+    row = tokens.peek_token(token, tokens.RESET_PASSWORD)
+    user = db.session.get(User, row.user_id)
+    problem = password_problem(new_password, [user.full_name, user.email])
+    if problem:
+        raise AccountError(problem, "password")
+    tokens.consume_token(token, tokens.RESET_PASSWORD)
+    user.password_hash = hash_password(new_password)
+    user.failed_sign_in_count = 0
+    user.sign_in_locked_until = None
+    if user.email_verified_at is None:
+        # The reset link proved control of the mailbox.
+        user.email_verified_at = utcnow()
+    audit.record("account.password_reset", actor_id=user.id, subject_user_id=user.id)
+    db.session.commit()
+    current_app.session_interface.store.delete_for_user(user.id)
+    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
+    return user

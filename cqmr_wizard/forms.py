@@ -1,0 +1,65 @@
+"""Form pieces shared by every blueprint."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+
+def normalise_email(value: str | None) -> str:
+    return (value or "").strip().lower()
+
+
+class EmailAddress:
+    """An email address: required, at most 254 characters, a valid address."""
+
+    def __call__(self, form, field) -> None:
+        value = normalise_email(field.data)
+        if not value:
+            raise ValidationError("Enter your email address")
+        if len(value) > 254:
+            raise ValidationError("Email address must be 254 characters or fewer")
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError:
+            raise ValidationError(
+                "Enter an email address in the correct format, like name@example.org"
+            ) from None
+        field.data = value
+
+
+def email_field(label: str = "Email address") -> StringField:
+    return StringField(label, validators=[EmailAddress()],
+                       render_kw={"autocomplete": "email", "spellcheck": "false", "type": "email"})
+
+
+class Required:
+    """Required text with a page-specific message, after stripping spaces."""
+
+    def __init__(self, message: str, max_length: int | None = None, too_long: str | None = None):
+        self.message = message
+        self.max_length = max_length
+        self.too_long = too_long
+
+    def __call__(self, form, field) -> None:
+        value = (field.data or "").strip() if isinstance(field.data, str) else field.data
+        if not value:
+            field.errors[:] = []
+            raise ValidationError(self.message)
+        if self.max_length and isinstance(value, str) and len(value) > self.max_length:
+            raise ValidationError(self.too_long or f"Must be {self.max_length} characters or fewer")
+        if isinstance(value, str):
+            field.data = value
+
+
+class MaxLength:
+    """Optional text no longer than `max_length`."""
+
+    def __init__(self, max_length: int, message: str) -> None:
+        self.max_length = max_length
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data) > self.max_length:
+            raise ValidationError(self.message)

@@ -1,0 +1,52 @@
+"""Landing page, the task list, help and health check."""
+
+from __future__ import annotations
+
+from flask import g, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..access import Access, allow, fully_authenticated
+from ..auth.forms import ConfirmForm
+from ..extensions import db
+from ..tasks import TASKS, load_facts, task_statuses
+from ..tasks.engine import missing_required
+from . import bp
+
+
+@bp.route("/")
+@allow(Access.PUBLIC)
+def index():
+    if fully_authenticated():
+        return redirect(url_for("main.tasks"))
+    return render_template("main/index.html")
+
+
+@bp.route("/tasks")
+@allow(Access.USER)
+def tasks():
+    facts = load_facts(current_user, g.membership)
+    states = task_statuses(facts, TASKS)
+    return render_template(
+        "main/tasks.html",
+        org_states=[s for s in states if s.task.scope == "organization"],
+        user_states=[s for s in states if s.task.scope == "user"],
+        completed=sum(1 for s in states if s.completed),
+        missing=missing_required(states),
+        total=len(states),
+        membership=g.membership,
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/help")
+@allow(Access.PUBLIC)
+def help_page():
+    return render_template("main/help.html")
+
+
+@bp.route("/healthz")
+@allow(Access.PUBLIC)
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,83 @@
+"""The onboarding task list: statuses computed by one pure function from database facts.
+
+A task is declared once (`TaskDefinition`); its progress is a pure function of `Facts`.
+Dependencies turn a task into "Cannot start yet" until every task it needs is completed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+
+class Status(enum.Enum):
+    CANNOT_START = "Cannot start yet"
+    NOT_STARTED = "Not started"
+    IN_PROGRESS = "In progress"
+    WAITING = "Waiting for review"
+    COMPLETED = "Completed"
+
+
+@dataclass(frozen=True)
+class OrganizationFacts:
+    """What the database says about the organization's onboarding."""
+
+    eligibility: str | None = None
+    details_answered: frozenset[str] = frozenset()
+    details_confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything task statuses depend on, gathered by a fixed number of queries."""
+
+    email_verified: bool = False
+    is_admin: bool = False
+    organization: OrganizationFacts | None = None
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    key: str
+    title: str
+    scope: str  # "organization" or "user"
+    progress: Callable[[Facts], Status]
+    endpoint: str
+    hint: str = ""
+    required: bool = True
+    depends_on: tuple[str, ...] = ()
+    # Who may work on it; others see its status only.
+    actionable: Callable[[Facts], bool] = field(default=lambda facts: True)
+
+
+@dataclass(frozen=True)
+class TaskState:
+    task: TaskDefinition
+    status: Status
+    can_act: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.status is Status.COMPLETED
+
+
+def task_statuses(facts: Facts, tasks: Sequence[TaskDefinition]) -> list[TaskState]:
+    """Return each task's state, in declaration order, from the facts alone."""
+    done: dict[str, bool] = {}
+    states: list[TaskState] = []
+    for task in tasks:
+        if any(not done.get(dep, False) for dep in task.depends_on):
+            status = Status.CANNOT_START
+        else:
+            status = task.progress(facts)
+        done[task.key] = status is Status.COMPLETED
+        states.append(
+            TaskState(task, status, status is not Status.CANNOT_START and task.actionable(facts))
+        )
+    return states
+
+
+def missing_required(states: Sequence[TaskState]) -> list[TaskState]:
+    """The required tasks that are not completed."""
+    return [s for s in states if s.task.required and not s.completed]

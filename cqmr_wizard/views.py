@@ -1,0 +1,20 @@
+"""Helpers every blueprint's views use."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_wtf import FlaskForm
+
+
+def render_form(template: str, form: FlaskForm, **context: object) -> tuple[str, int]:
+    """Render a form page; a page showing errors answers 400."""
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, **context), status
+
+
+def add_error(form: FlaskForm, field: str | None, message: str) -> None:
+    """Attach a service's refusal to the field it concerns (or the form)."""
+    if field and field in form:
+        form[field].errors = [*form[field].errors, message]
+    else:
+        form.form_errors.append(message)
