@@ -1,0 +1,62 @@
+"""Browser journey: sign up → verification link from the mail → sign in → eligibility →
+details → the task list shows the right statuses."""
+
+import pytest
+
+from .browser import choose
+from .helpers import PASSWORD, link_from
+
+pytestmark = pytest.mark.browser
+
+
+def test_first_timer_starts_onboarding(live_server, page, mailbox):
+    page.goto(live_server("/"))
+    page.get_by_role("link", name="Start now").click()
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Email address").fill("grace@clinic.example.org")
+    page.get_by_label("Create a password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+
+    page.goto(live_server(link_from(mailbox.last_to("grace@clinic.example.org"), "/verify-email/")))
+    assert page.get_by_text("Your email address is confirmed").is_visible()
+    page.get_by_label("Email address").fill("grace@clinic.example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    assert page.locator("#status-eligibility").text_content().strip() == "Not started"
+    assert page.locator("#status-details").text_content().strip() == "Cannot start yet"
+    page.get_by_role("link", name="Confirm your organization is eligible").click()
+    choose(page, "HIPAA covered entity")
+    page.get_by_role("button", name="Continue").click()
+
+    # An empty answer gets an error summary that links to the field.
+    page.get_by_role("button", name="Save and continue").click()
+    assert page.title().startswith("Error: ")
+    page.locator("#error-summary a").first.click()
+    assert page.evaluate("document.activeElement.id") == "legal_name"
+    page.get_by_label("What is your organization's legal name?").fill("Willamette Valley Clinic")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # Save and come back later: the task list shows the details task in progress.
+    page.get_by_role("link", name="Save and come back later").click()
+    assert page.locator("#status-eligibility").text_content().strip() == "Completed"
+    assert page.locator("#status-details").text_content().strip() == "In progress"
+    page.get_by_role("link", name="Give your organization's details").click()
+
+    choose(page, "Clinic or physician practice")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_label("Employer Identification Number (EIN)").fill("93-1234567")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_label("Address line 1").fill("500 Summer St NE")
+    page.get_by_label("City").fill("Salem")
+    page.get_by_label("State, territory or military post").select_option("OR")
+    page.get_by_label("ZIP code").fill("97301")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_label("What is your organization's main phone number?").fill("503-555-0100")
+    page.get_by_role("button", name="Save and continue").click()
+
+    assert page.get_by_role("heading", name="Check your organization's details").is_visible()
+    assert page.get_by_text("Willamette Valley Clinic").is_visible()
+    page.get_by_role("button", name="Confirm details").click()
+    assert page.locator("#status-details").text_content().strip() == "Completed"
