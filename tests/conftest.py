@@ -169,3 +169,14 @@ def app(app_factory):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item so fixtures can see a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+from .browser import chromium, live_server, page, _stop_live_servers  # noqa: E402,F401
