@@ -37,14 +37,39 @@ system-deps:
 
 install-test: install system-deps
 
+# The agreement texts to publish after migrating: the shipped SAMPLES until the program's real
+# texts are given (AGREEMENTS_DIR=path/to/texts). Unchanged texts are left as they are.
+AGREEMENTS_DIR ?= cqmr_wizard/agreements/sample_documents
+
 migrate: install
 	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask agreements load $(AGREEMENTS_DIR)
 
-run: migrate
+# The local OpenID Connect provider standing in for OneHealthPort (accounts and passwords in
+# cqmr_wizard/dev_idp/sample_accounts.json). `make run` starts it beside the app unless
+# OIDC_ISSUER is set (a real provider), or DEV_IDP=0 (one configured in instance/config.py).
+DEV_IDP ?= $(if $(OIDC_ISSUER),0,1)
+IDP_ISSUER := http://$(HOST):$(IDP_PORT)
+IDP_ENV := IDP_REDIRECT_URIS=http://$(HOST):$(PORT)/sso/callback,http://localhost:$(PORT)/sso/callback
+DEV_SSO_ENV := OIDC_ISSUER=$(IDP_ISSUER) OIDC_CLIENT_ID=cqmr-wizard OIDC_CLIENT_SECRET=cqmr-dev-secret \
+	OHP_REGISTRATION_URL=$(IDP_ISSUER)/register
+
+idp: node_modules/.installed
+	$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT)
+
+run: migrate node_modules/.installed
 	@echo "CQMR onboarding wizard: http://$(HOST):$(PORT)/"
+ifeq ($(DEV_IDP),1)
+	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"
+	@$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT) & idp=$$!; \
+	trap 'kill $$idp 2>/dev/null' EXIT INT TERM; \
+	$(DEV_SSO_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+else
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+endif
 
 test: install-test
+	$(VENV)/bin/ruff check cqmr_wizard tests bench wsgi.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

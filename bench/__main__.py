@@ -24,12 +24,19 @@ REPEAT = 30
 
 
 def build_app(tmp: Path):
-    app = create_app({
-        "TESTING": True, "CQMR_ENV": "test", "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-        "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "MAIL_OUTBOX": str(tmp / "outbox"),
-        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 64,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "CQMR_ENV": "test",
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "MAIL_OUTBOX": str(tmp / "outbox"),
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 64,
+        }
+    )
     with app.app_context():
         db.create_all()
     return app
@@ -43,8 +50,9 @@ def make_org(app, name: str, members: int) -> int:
         db.session.flush()
         first = None
         for i in range(members):
-            user = User(email=f"{name.lower()}-{i}@example.org", full_name=f"Member {i}",
-                        email_verified_at=utcnow())
+            user = User(
+                email=f"{name.lower()}-{i}@example.org", full_name=f"Member {i}", email_verified_at=utcnow()
+            )
             db.session.add(user)
             db.session.flush()
             member = Membership(organization_id=org.id, user_id=user.id)
@@ -99,6 +107,9 @@ def main() -> None:
         for path, vs_base, time_ratio, mem_ratio in rows:
             print(f"{path:<12} {vs_base:>15.2f} {time_ratio:>17.2f} {mem_ratio:>19.2f}")
         print("targets: large/small time <= 1.5 and memory <= 1.5 (pages do not grow with the organization)")
+    from . import operators  # imported here: it borrows build_app and signed_in_client
+
+    operators.main()
 
 
 if __name__ == "__main__":

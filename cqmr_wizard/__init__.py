@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate, oauth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,10 +49,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from . import models
+    from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    oauth.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."
@@ -77,14 +79,31 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .agreements import bp as agreements_bp
     from .auth import bp as auth_bp
+    from .gate import bp as gate_bp
     from .main import bp as main_bp
+    from .mfa import bp as mfa_bp
+    from .mfa.services import second_factor_url
     from .onboarding import bp as onboarding_bp
+    from .operators import bp as operators_bp
+    from .sso import bp as sso_bp
+    from .sso.provider import configure as configure_sso
+    from .team import bp as team_bp
+    from .training import bp as training_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(onboarding_bp)
-    app.extensions["cqmr_second_factor_url"] = lambda: "/"
+    app.register_blueprint(team_bp)
+    app.register_blueprint(mfa_bp)
+    app.register_blueprint(sso_bp)
+    app.register_blueprint(gate_bp)
+    app.register_blueprint(operators_bp)
+    app.register_blueprint(training_bp)
+    app.register_blueprint(agreements_bp)
+    configure_sso(app)
+    app.extensions["cqmr_second_factor_url"] = second_factor_url
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -108,9 +127,19 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .agreements.cli import agreements_cli
     from .audit.cli import audit_cli
+    from .mfa.cli import mfa_cli
+    from .operators.cli import operators_cli
+    from .reminders import reminders_cli
+    from .server_sessions import purge_sessions_command
 
+    app.cli.add_command(agreements_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(mfa_cli)
+    app.cli.add_command(operators_cli)
+    app.cli.add_command(reminders_cli)
+    app.cli.add_command(purge_sessions_command)
 
 
 def register_templates(app: Flask) -> None:
@@ -124,5 +153,6 @@ def register_templates(app: Flask) -> None:
         return {
             "csp_nonce": g.get("csp_nonce", ""),
             "signed_in": fully_authenticated(),
-            "sign_out_form": ConfirmForm,
+            # Never reads the request body: the 413 page for a too-large upload renders it too.
+            "sign_out_form": lambda: ConfirmForm(formdata=None),
         }

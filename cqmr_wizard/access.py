@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
 from .security import safe_next_path
@@ -35,6 +35,16 @@ def allow(level: Access) -> Callable[[F], F]:
     return decorate
 
 
+# Levels that act inside an organization: registry operators are never members.
+ORGANIZATION_LEVELS = (Access.MEMBER, Access.ORG_ADMIN, Access.SIGNER)
+
+
+def not_for_operators(view: F) -> F:
+    """Refuse registry operators on a USER-level view that starts or joins an organization."""
+    view.refuses_operators = True  # type: ignore[attr-defined]
+    return view
+
+
 def view_access(endpoint: str | None) -> Access | None:
     """Return the declared access level of an endpoint, or None if it declares none."""
     if endpoint is None:
@@ -46,7 +56,10 @@ def view_access(endpoint: str | None) -> Access | None:
 
 
 def fully_authenticated() -> bool:
-    """True when the session has passed both factors."""
+    """True when the session has passed both factors (never outside a request: a mail sent
+    from a command renders templates with no one signed in)."""
+    if not has_request_context():
+        return False
     return current_user.is_authenticated and session.get("auth_level") == "full"
 
 
@@ -64,12 +77,25 @@ def enforce_access() -> object | None:
             return redirect(url_for("main.tasks"))
         return None
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.sign_in", next=safe_next_path(request.full_path)))
+        if session.get("_expired"):
+            flash(
+                "Your session ended because it was left unused, to keep your organization's "
+                "information safe. Sign in again to carry on: your answers are saved.",
+                "info",
+            )
+        # Only a page can be returned to; a form's POST address answers GET with 405.
+        back = safe_next_path(request.full_path) if request.method in ("GET", "HEAD") else None
+        return redirect(url_for("auth.sign_in", next=back))
     if level is Access.SIGNED_IN:
         return None
     if not fully_authenticated():
         return redirect(current_app.extensions["cqmr_second_factor_url"]())
     membership = g.get("membership")
+    if getattr(current_user, "is_operator", False) and (
+        level in ORGANIZATION_LEVELS
+        or getattr(current_app.view_functions[request.endpoint], "refuses_operators", False)
+    ):
+        abort(403)
     if level is Access.USER:
         return None
     if level is Access.OPERATOR:

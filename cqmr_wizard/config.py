@@ -8,9 +8,10 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS: dict[str, Any] = {
     "CQMR_ENV": "development",
@@ -20,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # A returned signed agreement (scanned PDF) may be this large; its page alone lifts the
+    # request limit above MAX_CONTENT_LENGTH.
+    "AGREEMENT_UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
     "SESSION_COOKIE_NAME": "cqmr_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -38,13 +42,49 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_OUTBOX": None,
     "EMAIL_TOKEN_TTL": timedelta(hours=24),
     "PASSWORD_RESET_TTL": timedelta(hours=1),
+    "INVITATION_TTL": timedelta(days=7),
+    "INVITATION_RATE_LIMIT": 50,  # invitation emails per organization per window
+    "INVITATION_RATE_WINDOW": timedelta(hours=1),
+    "INVITATION_CSV_MAX_BYTES": 256 * 1024,
+    "INVITATION_CSV_MAX_ROWS": 500,
+    "TEAM_PAGE_SIZE": 20,
+    # Operator console, reminders (`flask reminders send`) and training materials.
+    "OPERATOR_PAGE_SIZE": 25,
+    "REMINDER_INTERVAL": timedelta(days=7),  # at most one reminder of a kind per recipient
+    "REMINDER_STALLED_DAYS": 14,  # days without activity before a reminder
+    "TRAINING_PDF_MAX_BYTES": 10 * 1024 * 1024,
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
     "SIGN_IN_LOCKOUT_THRESHOLD": 10,
     "SIGN_IN_LOCKOUT": timedelta(minutes=15),
     "TOTP_ISSUER": "Oregon CQMR",
+    # Second factor: after MFA_THROTTLE_FREE_ATTEMPTS failures each attempt waits twice as long
+    # (from MFA_THROTTLE_BASE_DELAY up to MFA_THROTTLE_MAX_DELAY); MFA_LOCKOUT_THRESHOLD
+    # consecutive failures lock it for MFA_LOCKOUT.
+    "MFA_THROTTLE_FREE_ATTEMPTS": 3,
+    "MFA_THROTTLE_BASE_DELAY": timedelta(seconds=1),
+    "MFA_THROTTLE_MAX_DELAY": timedelta(minutes=5),
+    "MFA_LOCKOUT_THRESHOLD": 10,
+    "MFA_LOCKOUT": timedelta(minutes=15),
+    # How long a passed code counts as "fresh" for changing the second factor.
+    "MFA_FRESH_WINDOW": timedelta(minutes=10),
     "SERVER_NAME_FOR_LINKS": None,
+    # OneHealthPort single sign-on (OpenID Connect); unset OIDC_ISSUER turns SSO off.
+    "OIDC_ISSUER": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_SCOPES": "openid email profile ohp",
+    "OIDC_METADATA_URL": None,  # default: OIDC_ISSUER + /.well-known/openid-configuration
+    "OIDC_ID_TOKEN_ALGS": ["RS256", "PS256", "ES256"],
+    "OIDC_CLOCK_LEEWAY": 60,  # seconds of clock skew tolerated on ID token times
+    "OIDC_TIMEOUT": 10,  # seconds for each call to the provider
+    "OIDC_FLOW_TTL": timedelta(minutes=15),  # how long a started sign-in may take
+    "OHP_REGISTRATION_URL": "https://www.onehealthport.com/",
+    # The "Go to CQMR" gate: OIDC third-party-initiated login, or a plain address.
+    "CQMR_INITIATE_LOGIN_URI": None,
+    "CQMR_TARGET_LINK_URI": None,
+    "CQMR_URL": None,
 }
 
 # Settings that may come from the environment, with how to read them.
@@ -63,10 +103,32 @@ ENV_SETTINGS: dict[str, Any] = {
     "MAIL_OUTBOX": str,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes"},
     "HSTS": lambda v: v.lower() in {"1", "true", "yes"},
+    "PROXY_COUNT": int,
+    "SERVER_NAME_FOR_LINKS": str,
+    "OIDC_ISSUER": str,
+    "OIDC_CLIENT_ID": str,
+    "OIDC_CLIENT_SECRET": str,
+    "OIDC_SCOPES": str,
+    "OIDC_METADATA_URL": str,
+    "OHP_REGISTRATION_URL": str,
+    "CQMR_INITIATE_LOGIN_URI": str,
+    "CQMR_TARGET_LINK_URI": str,
+    "CQMR_URL": str,
+    "AGREEMENT_UPLOAD_MAX_BYTES": int,
 }
 
-# Secrets that production must be given explicitly.
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL")
+ENVIRONMENTS = ("development", "test", "production")
+
+# Settings that production must be given explicitly. Links in mail need a configured base:
+# built from the request's Host header, a reset link could be made to point anywhere.
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL", "SERVER_NAME_FOR_LINKS")
+
+# Outside production the app is served over plain http on loopback, unless a layer says otherwise.
+LOCAL_DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_SECURE": False,
+    "HSTS": False,
+    "WTF_CSRF_SSL_STRICT": False,
+}
 
 
 class ConfigurationError(RuntimeError):
@@ -75,16 +137,18 @@ class ConfigurationError(RuntimeError):
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill `app.config` from every layer and check it."""
+    explicit = _explicit_settings(app, test_config)
+    environment = explicit.get("CQMR_ENV", DEFAULTS["CQMR_ENV"])
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"CQMR_ENV={environment!r} is not known: use one of {', '.join(ENVIRONMENTS)}."
+        )
     app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    for key, read in ENV_SETTINGS.items():
-        if key in os.environ and os.environ[key] != "":
-            app.config[key] = read(os.environ[key])
-    if test_config:
-        app.config.update(test_config)
+    if environment != "production":
+        app.config.from_mapping(LOCAL_DEFAULTS)
+    app.config.from_mapping(explicit)
 
-    production = app.config["CQMR_ENV"] == "production"
-    if production:
+    if environment == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not app.config.get(k)]
         if missing:
             raise ConfigurationError(
@@ -93,17 +157,59 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             )
     else:
         _fill_development_secrets(app)
-        if "SESSION_COOKIE_SECURE" not in os.environ and not (test_config or {}).get(
-            "SESSION_COOKIE_SECURE"
-        ):
-            # Local development is plain http on loopback.
-            app.config["SESSION_COOKIE_SECURE"] = False
-            app.config["HSTS"] = False
-            app.config["WTF_CSRF_SSL_STRICT"] = False
+    _check_single_sign_on(app, production=environment == "production")
 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     if app.config["MAIL_OUTBOX"] is None:
         app.config["MAIL_OUTBOX"] = str(Path(app.instance_path) / "outbox")
+
+
+def _explicit_settings(app: Flask, test_config: dict[str, Any] | None) -> dict[str, Any]:
+    """Return what instance/config.py, the environment and the test mapping set, in that order."""
+    layer = Config(app.config.root_path)
+    layer.from_pyfile("config.py", silent=True)
+    explicit: dict[str, Any] = dict(layer)
+    for key, read in ENV_SETTINGS.items():
+        if os.environ.get(key, "") != "":
+            try:
+                explicit[key] = read(os.environ[key])
+            except ValueError:
+                raise ConfigurationError(
+                    f"The environment variable {key}={os.environ[key]!r} is not valid."
+                ) from None
+    explicit.update(test_config or {})
+    return explicit
+
+
+def _check_single_sign_on(app: Flask, production: bool) -> None:
+    """Refuse half-configured single sign-on and redirect targets that are not absolute URLs."""
+    issuer = app.config.get("OIDC_ISSUER")
+    if issuer and production:
+        for key in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+            if not app.config.get(key):
+                raise ConfigurationError(
+                    f"OIDC_ISSUER is set, so CQMR_ENV=production requires {key}: set it in the "
+                    "environment or in instance/config.py."
+                )
+    if app.config.get("CQMR_INITIATE_LOGIN_URI") and not issuer:
+        raise ConfigurationError(
+            "CQMR_INITIATE_LOGIN_URI needs OIDC_ISSUER: the CQMR is told which provider to use."
+        )
+    for key in (
+        "OIDC_ISSUER",
+        "OIDC_METADATA_URL",
+        "CQMR_INITIATE_LOGIN_URI",
+        "CQMR_TARGET_LINK_URI",
+        "CQMR_URL",
+        "OHP_REGISTRATION_URL",
+    ):
+        value = app.config.get(key)
+        if not value:
+            continue
+        parts = urlsplit(value)
+        schemes = ("https",) if production else ("https", "http")
+        if parts.scheme not in schemes or not parts.netloc or parts.fragment:
+            raise ConfigurationError(f"{key}={value!r} must be an absolute {' or '.join(schemes)} address.")
 
 
 def database_uri(app: Flask) -> str:

@@ -13,15 +13,30 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("The request could not be understood", "Something in what was sent was not right. Go back, reload the page and try again."),
-    403: ("You do not have permission to see this page", "If you think you should, ask your organization's administrator."),
-    404: ("Page not found", "If you typed the web address, check it is correct. If you pasted it, check you copied the whole address."),
+    400: (
+        "The request could not be understood",
+        "Something in what was sent was not right. Go back, reload the page and try again.",
+    ),
+    403: (
+        "You do not have permission to see this page",
+        "If you think you should, ask your organization's administrator.",
+    ),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you pasted it, check you copied the whole address.",
+    ),
     405: ("That action is not allowed here", "Go back and use the buttons on the page."),
-    409: ("This changed while you were working", "Reload the page to see the latest version, then try again."),
+    409: (
+        "This changed while you were working",
+        "Reload the page to see the latest version, then try again.",
+    ),
     410: ("This link can no longer be used", "Ask for a new one."),
     413: ("The file or form is too large", "Send something smaller and try again."),
     429: ("Too many requests", "Wait a little, then try again."),
-    500: ("Sorry, there is a problem with the service", "Try again later. Nothing you had saved has been lost."),
+    500: (
+        "Sorry, there is a problem with the service",
+        "Try again later. Nothing you had saved has been lost.",
+    ),
 }
 
 
@@ -32,7 +47,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return render(400, "This form has expired or was not sent from this site. Go back, reload the page and try again.")
+        return render(
+            400,
+            "This form has expired or was not sent from this site. Go back, reload the page and try again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -30,8 +30,11 @@ class EmailAddress:
 
 
 def email_field(label: str = "Email address") -> StringField:
-    return StringField(label, validators=[EmailAddress()],
-                       render_kw={"autocomplete": "email", "spellcheck": "false", "type": "email"})
+    return StringField(
+        label,
+        validators=[EmailAddress()],
+        render_kw={"autocomplete": "email", "spellcheck": "false", "type": "email"},
+    )
 
 
 class Required:

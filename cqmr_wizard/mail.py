@@ -9,15 +9,34 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 
 from .models.base import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def send_mail(to: str, subject: str, template: str, **context: object) -> EmailMessage:
-    """Render `templates/mail/<template>.txt` and deliver it to one recipient."""
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute link for a mail, on SERVER_NAME_FOR_LINKS when set (never on a Host header
+    an attacker could choose)."""
+    base = current_app.config.get("SERVER_NAME_FOR_LINKS")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    if "://" not in base:
+        base = f"{current_app.config['PREFERRED_URL_SCHEME']}://{base}"
+    return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def send_mail(
+    to: str,
+    subject: str,
+    template: str,
+    *,
+    attachments: list[tuple[str, bytes, str]] | None = None,
+    **context: object,
+) -> EmailMessage:
+    """Render `templates/mail/<template>.txt` and deliver it to one recipient, with optional
+    `attachments` as (filename, bytes, mimetype)."""
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
@@ -26,6 +45,9 @@ def send_mail(to: str, subject: str, template: str, **context: object) -> EmailM
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="cqmr.invalid")
     message.set_content(render_template(f"mail/{template}.txt", **context))
+    for filename, data, mimetype in attachments or []:
+        maintype, _, subtype = mimetype.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
     if config.get("MAIL_SERVER"):
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from flask import Flask, Request, Response
+import click
+from flask import Flask, Request, Response, current_app
+from flask.cli import with_appcontext
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, select, update
@@ -44,6 +46,7 @@ class SessionStore(Protocol):
     def touch(self, id_hash: str, when: datetime, ttl: timedelta) -> None: ...
     def delete(self, id_hash: str) -> None: ...
     def delete_for_user(self, user_id: int, keep: str | None = None) -> int: ...
+    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int: ...
 
 
 class DatabaseSessionStore:
@@ -52,13 +55,13 @@ class DatabaseSessionStore:
     def load(self, id_hash: str) -> StoredSession | None:
         with db.engine.connect() as conn:
             row = conn.execute(
-                select(WebSession.user_id, WebSession.data, WebSession.created_at,
-                       WebSession.last_seen_at).where(WebSession.id_hash == id_hash)
+                select(
+                    WebSession.user_id, WebSession.data, WebSession.created_at, WebSession.last_seen_at
+                ).where(WebSession.id_hash == id_hash)
             ).first()
         if row is None:
             return None
-        return StoredSession(row.user_id, _serializer.loads(row.data), row.created_at,
-                             row.last_seen_at)
+        return StoredSession(row.user_id, _serializer.loads(row.data), row.created_at, row.last_seen_at)
 
     def save(self, id_hash: str, record: StoredSession, ttl: timedelta) -> None:
         values = {
@@ -68,17 +71,13 @@ class DatabaseSessionStore:
             "last_seen_at": record.last_seen_at,
         }
         with db.engine.begin() as conn:
-            result = conn.execute(
-                update(WebSession).where(WebSession.id_hash == id_hash).values(**values)
-            )
+            result = conn.execute(update(WebSession).where(WebSession.id_hash == id_hash).values(**values))
             if result.rowcount == 0:
                 conn.execute(WebSession.__table__.insert().values(id_hash=id_hash, **values))
 
     def touch(self, id_hash: str, when: datetime, ttl: timedelta) -> None:
         with db.engine.begin() as conn:
-            conn.execute(
-                update(WebSession).where(WebSession.id_hash == id_hash).values(last_seen_at=when)
-            )
+            conn.execute(update(WebSession).where(WebSession.id_hash == id_hash).values(last_seen_at=when))
 
     def delete(self, id_hash: str) -> None:
         with db.engine.begin() as conn:
@@ -88,6 +87,14 @@ class DatabaseSessionStore:
         statement = delete(WebSession).where(WebSession.user_id == user_id)
         if keep:
             statement = statement.where(WebSession.id_hash != keep)
+        with db.engine.begin() as conn:
+            return conn.execute(statement).rowcount
+
+    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int:
+        now = utcnow()
+        statement = delete(WebSession).where(
+            (WebSession.last_seen_at < now - idle) | (WebSession.created_at < now - absolute)
+        )
         with db.engine.begin() as conn:
             return conn.execute(statement).rowcount
 
@@ -139,22 +146,35 @@ class RedisSessionStore:
             self.save(id_hash, record, ttl)
 
     def delete(self, id_hash: str) -> None:
+        record = self.load(id_hash)
         self.redis.delete(self._key(id_hash))
+        if record is not None and record.user_id is not None:
+            self.redis.srem(self._user_key(record.user_id), id_hash)
 
     def delete_for_user(self, user_id: int, keep: str | None = None) -> int:
         members = {m.decode() for m in self.redis.smembers(self._user_key(user_id))}
         doomed = [m for m in members if m != keep]
-        if doomed:
-            self.redis.delete(*(self._key(m) for m in doomed))
-            self.redis.srem(self._user_key(user_id), *doomed)
-        return len(doomed)
+        if not doomed:
+            return 0
+        # The set may still name sessions that expired by themselves: count only live ones.
+        ended = self.redis.delete(*(self._key(m) for m in doomed))
+        self.redis.srem(self._user_key(user_id), *doomed)
+        return ended
+
+    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int:
+        return 0  # Redis expires each key after the idle timeout by itself
 
 
 class ServerSession(CallbackDict, SessionMixin):
     """Session data plus the requests to rotate or end it."""
 
-    def __init__(self, initial: dict | None = None, sid: str | None = None,
-                 created_at: datetime | None = None, last_seen_at: datetime | None = None):
+    def __init__(
+        self,
+        initial: dict | None = None,
+        sid: str | None = None,
+        created_at: datetime | None = None,
+        last_seen_at: datetime | None = None,
+    ):
         def on_update(_self: ServerSession) -> None:
             _self.modified = True
 
@@ -211,13 +231,17 @@ class ServerSessionInterface(SessionInterface):
         path = self.get_cookie_path(app)
         ttl = app.config["SESSION_IDLE_TIMEOUT"]
         session.pop("_expired", None)
-        if session.end_requested or (not session and session.sid):
+        if session.end_requested and session.sid:
+            self.store.delete(session.id_hash)
+            session.sid = None
+        if not session:
             if session.sid:
                 self.store.delete(session.id_hash)
-            response.delete_cookie(name, domain=domain, path=path)
+            if session.sid or session.end_requested:
+                response.delete_cookie(name, domain=domain, path=path)
             return
-        if not session:
-            return
+        # Anything written after end() (a flashed "You have signed out", say) goes into a
+        # brand-new anonymous session below.
         now = utcnow()
         if session.rotate_requested and session.sid:
             self.store.delete(session.id_hash)
@@ -227,8 +251,9 @@ class ServerSessionInterface(SessionInterface):
             session.created_at = now
             session.modified = True
         if session.modified:
-            self.store.save(session.id_hash, StoredSession(
-                _user_id(session), dict(session), session.created_at, now), ttl)
+            self.store.save(
+                session.id_hash, StoredSession(_user_id(session), dict(session), session.created_at, now), ttl
+            )
         elif session.last_seen_at is None or now - session.last_seen_at > TOUCH_INTERVAL:
             self.store.touch(session.id_hash, now, ttl)
         else:
@@ -255,3 +280,14 @@ def make_store(app: Flask) -> SessionStore:
     if app.config.get("REDIS_URL"):
         return RedisSessionStore(app.config["REDIS_URL"], app.config.get("REDIS_PREFIX", "cqmr:"))
     return DatabaseSessionStore()
+
+
+@click.command("purge-sessions")
+@with_appcontext
+def purge_sessions_command() -> None:
+    """Delete sessions past their idle or absolute timeout (run it from cron)."""
+    app = current_app
+    count = app.session_interface.store.purge_expired(
+        app.config["SESSION_IDLE_TIMEOUT"], app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    )
+    click.echo(f"Purged {count} expired sessions.")

@@ -28,9 +28,19 @@ CHROMIUM_ARGS = [
 ]
 # Settings the live server takes from the test app; everything else is the app's own.
 PASSED_SETTINGS = (
-    "CQMR_ENV", "SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL", "SQLALCHEMY_ENGINE_OPTIONS",
-    "ARGON2_TIME_COST", "ARGON2_MEMORY_COST", "MAIL_SERVER", "MAIL_PORT", "MAIL_OUTBOX",
-    "SESSION_COOKIE_SECURE", "HSTS", "WTF_CSRF_SSL_STRICT",
+    "CQMR_ENV",
+    "SECRET_KEY",
+    "MFA_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+    "ARGON2_TIME_COST",
+    "ARGON2_MEMORY_COST",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_OUTBOX",
+    "SESSION_COOKIE_SECURE",
+    "HSTS",
+    "WTF_CSRF_SSL_STRICT",
 )
 
 
@@ -66,15 +76,26 @@ def _start_live_server(app_factory, tmp_path, extra: dict) -> LiveServer:
     instance.mkdir(parents=True, exist_ok=True)
     settings = {k: app.config[k] for k in PASSED_SETTINGS if k in app.config}
     settings.update(extra)
-    (instance / "config.py").write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in settings.items())
-    )
+    (instance / "config.py").write_text("".join(f"{key} = {value!r}\n" for key, value in settings.items()))
     log = tmp_path / "gunicorn.log"
     env = {**os.environ, "CQMR_INSTANCE_PATH": str(instance)}
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "2", "--graceful-timeout", "2", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "2",
+            "--graceful-timeout",
+            "2",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

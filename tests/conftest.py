@@ -78,7 +78,8 @@ def pg_schema():
         return
     name = f"t_{os.getpid()}_{secrets.token_hex(3)}"
     url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1).replace(
-        "postgres://", "postgresql+psycopg://", 1)
+        "postgres://", "postgresql+psycopg://", 1
+    )
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{name}"'))
@@ -95,8 +96,7 @@ def pg_tables_created():
 
 def database_settings(tmp_path, pg_schema) -> dict:
     if pg_schema is None:
-        return {"DATABASE_URL": f"sqlite:///{tmp_path}/test.sqlite3",
-                "SQLALCHEMY_ENGINE_OPTIONS": {}}
+        return {"DATABASE_URL": f"sqlite:///{tmp_path}/test.sqlite3", "SQLALCHEMY_ENGINE_OPTIONS": {}}
     return {
         "DATABASE_URL": POSTGRES_URL,
         "SQLALCHEMY_ENGINE_OPTIONS": {
@@ -147,9 +147,11 @@ def app_factory(tmp_path, pg_schema, pg_tables_created, smtp_server, monkeypatch
     monkeypatch.setenv("CQMR_INSTANCE_PATH", str(tmp_path / "instance"))
     controller, _ = smtp_server
     built = []
+    # Instances of one deployment share its keys, as they share its database.
+    shared = {"MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
 
     def build(**overrides):
-        app = create_app(make_config(tmp_path, pg_schema, controller.port, **overrides))
+        app = create_app(make_config(tmp_path, pg_schema, controller.port, **{**shared, **overrides}))
         if not built:
             reset_database(app, pg_schema, pg_tables_created)
         built.append(app)
@@ -179,4 +181,5 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-from .browser import chromium, live_server, page, _stop_live_servers  # noqa: E402,F401
+from .browser import _stop_live_servers, chromium, live_server, page  # noqa: E402,F401
+from .idp import idp, start_idp  # noqa: E402,F401

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -17,7 +17,7 @@ from ..models.base import utcnow
 GENESIS_HASH = "0" * 64
 
 
-def _canonical(event: AuditEvent) -> bytes:
+def _canonical(event: AuditEvent | Row) -> bytes:
     body = {
         "occurred_at": event.occurred_at.isoformat(),
         "event_type": event.event_type,
@@ -33,7 +33,7 @@ def _canonical(event: AuditEvent) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def event_hash(event: AuditEvent) -> str:
+def event_hash(event: AuditEvent | Row) -> str:
     """Return the SHA-256 over an event's content, which includes the previous hash."""
     return hashlib.sha256(_canonical(event)).hexdigest()
 
@@ -47,9 +47,13 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an event in the current transaction; the caller commits it with its change."""
-    if db.engine.dialect.name == "postgresql":
-        # Serialise writers so that two workers never chain onto the same previous row.
+    # Serialise writers so that two workers never chain onto the same previous row.
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    elif dialect == "sqlite":
+        # A write that changes nothing takes SQLite's write lock before the last hash is read.
+        db.session.execute(text("UPDATE audit_event SET id = id WHERE 0 = 1"))
     previous = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         occurred_at=utcnow().replace(microsecond=0),
@@ -84,18 +88,22 @@ def verify_chain(batch: int = 1000) -> ChainResult:
     checked = 0
     last_id = 0
     while True:
-        rows = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        # Plain rows, not ORM objects: verifying must not fill or clear the caller's session.
+        rows = db.session.execute(
+            select(AuditEvent.__table__).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
             return ChainResult(True, checked)
         for event in rows:
             if event.prev_hash != expected_prev:
-                return ChainResult(False, checked, event.id,
-                                   "does not link to the row before it (a row was removed or altered)")
+                return ChainResult(
+                    False,
+                    checked,
+                    event.id,
+                    "does not link to the row before it (a row was removed or altered)",
+                )
             if event_hash(event) != event.hash:
                 return ChainResult(False, checked, event.id, "its content does not match its hash")
             expected_prev = event.hash
             checked += 1
             last_id = event.id
-        db.session.expunge_all()

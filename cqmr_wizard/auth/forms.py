@@ -2,8 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
+from wtforms.validators import ValidationError
 
 from ..forms import EmailAddress, Required, email_field
+from .passwords import password_problem
 
 
 class SignUpForm(FlaskForm):
@@ -20,6 +22,13 @@ class SignUpForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
 
+    def validate_password(self, field) -> None:
+        """Show a weak password with the other problems, not on a second try."""
+        email = self.email.data or ""
+        problem = password_problem(field.data, [self.full_name.data or "", email, *email.split("@")])
+        if problem:
+            raise ValidationError(problem)
+
 
 class SignInForm(FlaskForm):
     email = email_field()
@@ -31,8 +40,9 @@ class SignInForm(FlaskForm):
 
 
 class EmailOnlyForm(FlaskForm):
-    email = StringField("Email address", validators=[EmailAddress()],
-                        render_kw={"autocomplete": "email", "type": "email"})
+    email = StringField(
+        "Email address", validators=[EmailAddress()], render_kw={"autocomplete": "email", "type": "email"}
+    )
 
 
 class NewPasswordForm(FlaskForm):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -35,13 +37,26 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
+def _personal_words(values: list[str]) -> list[str]:
+    """Each value, its words and its letters run together ("Ada Lovelace" → ada, lovelace,
+    adalovelace), so that a password made of the person's name or address counts as weak."""
+    words: set[str] = set()
+    for value in values:
+        value = (value or "").strip().lower()
+        if value:
+            words.add(value)
+            words.add(re.sub(r"[\W_]+", "", value))
+            words.update(w for w in re.split(r"[\W_]+", value) if len(w) > 1)
+    return sorted(w for w in words if w)
+
+
 def password_problem(password: str, user_inputs: list[str]) -> str | None:
     """Return why a new password is refused, or None if it is acceptable."""
     if len(password) < MIN_LENGTH:
         return f"Password must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"Password must be {MAX_LENGTH} characters or fewer"
-    result = zxcvbn(password, user_inputs=[u for u in user_inputs if u])
+    result = zxcvbn(password, user_inputs=_personal_words(user_inputs))
     if result["score"] < current_app.config["PASSWORD_MIN_SCORE"]:
         feedback = result.get("feedback") or {}
         reason = feedback.get("warning") or "It is too easy to guess"

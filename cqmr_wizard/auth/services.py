@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from flask import current_app, session, url_for
+import logging
+import smtplib
+from collections.abc import Callable
+from functools import partial
+
+from flask import current_app, session
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select, update
 
 from .. import audit
 from ..extensions import db
-from ..mail import send_mail
+from ..mail import external_url, send_mail
 from ..models import User
 from ..models.base import utcnow
 from . import tokens
 from .passwords import hash_password, password_problem, verify_password
+
+log = logging.getLogger(__name__)
+
+MAIL_DOWN = (
+    "The email could not be sent because the mail service did not answer. "
+    "Nothing was saved; try again in a few minutes."
+)
 
 
 class AccountError(Exception):
@@ -42,9 +54,19 @@ def sign_up(full_name: str, email: str, password: str) -> User:
     db.session.add(user)
     db.session.flush()
     audit.record("account.signed_up", actor_id=user.id, subject_user_id=user.id)
-    send_verification(user)
+    _mail_or_undo(partial(send_verification, user))
     db.session.commit()
     return user
+
+
+def _mail_or_undo(send: Callable[[], object]) -> None:
+    """Send a mail the change depends on; if the mail service fails, undo the change."""
+    try:
+        send()
+    except (smtplib.SMTPException, OSError):
+        log.exception("account mail could not be sent")
+        db.session.rollback()
+        raise AccountError(MAIL_DOWN) from None
 
 
 def send_verification(user: User) -> None:
@@ -55,7 +77,7 @@ def send_verification(user: User) -> None:
         "Confirm your email address for CQMR onboarding",
         "verify_email",
         user=user,
-        link=url_for("auth.verify_email", token=token, _external=True),
+        link=external_url("auth.verify_email", token=token),
         hours=int(current_app.config["EMAIL_TOKEN_TTL"].total_seconds() // 3600),
     )
 
@@ -64,7 +86,7 @@ def resend_verification(email: str) -> None:
     """Send a new link if an unverified account has this email; reveal nothing either way."""
     user = find_user_by_email(email)
     if user is not None and not user.email_verified and user.is_active:
-        send_verification(user)
+        _mail_or_undo(partial(send_verification, user))
         db.session.commit()
 
 
@@ -99,8 +121,9 @@ def authenticate(email: str, password: str) -> User:
         db.session.commit()
         raise SignInRefused(generic)
     if user.sign_in_locked_until and user.sign_in_locked_until > now:
-        audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id,
-                     details={"reason": "locked"})
+        audit.record(
+            "auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id, details={"reason": "locked"}
+        )
         db.session.commit()
         raise SignInRefused(
             "Too many unsuccessful attempts. This account is locked for a while; "
@@ -110,8 +133,12 @@ def authenticate(email: str, password: str) -> User:
         _count_failure(user)
         raise SignInRefused(generic)
     if not user.is_active:
-        audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id,
-                     details={"reason": "deactivated"})
+        audit.record(
+            "auth.sign_in_failed",
+            actor_id=user.id,
+            subject_user_id=user.id,
+            details={"reason": "deactivated"},
+        )
         db.session.commit()
         raise SignInRefused("This account has been deactivated. Contact your organization's administrator.")
     if not user.email_verified:
@@ -122,7 +149,8 @@ def authenticate(email: str, password: str) -> User:
 def _count_failure(user: User) -> None:
     threshold = current_app.config["SIGN_IN_LOCKOUT_THRESHOLD"]
     db.session.execute(
-        update(User).where(User.id == user.id)
+        update(User)
+        .where(User.id == user.id)
         .values(failed_sign_in_count=User.failed_sign_in_count + 1)
         .execution_options(synchronize_session=False)
     )
@@ -137,18 +165,18 @@ def _count_failure(user: User) -> None:
 
 
 def start_session(user: User, method: str) -> None:
-    """Sign the user in with a fresh session id after the first factor."""
+    """Sign the user in with a fresh session id after the first factor; the second factor
+    (mfa.challenge, or enrollment) raises the session to "full"."""
     session.clear()
     session.rotate()
     login_user(user)
-    session["auth_level"] = "full"
+    session["auth_level"] = "password"
     session["auth_method"] = method
     session["auth_at"] = utcnow().isoformat()
     user.failed_sign_in_count = 0
     user.sign_in_locked_until = None
     user.last_sign_in_at = utcnow()
-    audit.record("auth.signed_in", actor_id=user.id, subject_user_id=user.id,
-                 details={"method": method})
+    audit.record("auth.signed_in", actor_id=user.id, subject_user_id=user.id, details={"method": method})
     db.session.commit()
 
 
@@ -164,8 +192,12 @@ def sign_out_everywhere(user: User) -> int:
     """End every session of this user, this one included; return how many ended."""
     store = current_app.session_interface.store
     ended = store.delete_for_user(user.id)
-    audit.record("auth.signed_out_everywhere", actor_id=user.id, subject_user_id=user.id,
-                 details={"sessions_ended": ended})
+    audit.record(
+        "auth.signed_out_everywhere",
+        actor_id=user.id,
+        subject_user_id=user.id,
+        details={"sessions_ended": ended},
+    )
     db.session.commit()
     logout_user()
     session.end()
@@ -179,13 +211,16 @@ def request_password_reset(email: str) -> None:
         return
     token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["PASSWORD_RESET_TTL"])
     audit.record("account.password_reset_requested", actor_id=user.id, subject_user_id=user.id)
-    send_mail(
-        user.email,
-        "Reset your CQMR onboarding password",
-        "reset_password",
-        user=user,
-        link=url_for("auth.reset_password", token=token, _external=True),
-        minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
+    _mail_or_undo(
+        partial(
+            send_mail,
+            user.email,
+            "Reset your CQMR onboarding password",
+            "reset_password",
+            user=user,
+            link=external_url("auth.reset_password", token=token),
+            minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
+        )
     )
     db.session.commit()
 
@@ -198,6 +233,7 @@ def reset_password(token: str, new_password: str) -> User:
     if problem:
         raise AccountError(problem, "password")
     tokens.consume_token(token, tokens.RESET_PASSWORD)
+    tokens.revoke_tokens(user.id, tokens.RESET_PASSWORD)
     user.password_hash = hash_password(new_password)
     user.failed_sign_in_count = 0
     user.sign_in_locked_until = None
@@ -207,5 +243,8 @@ def reset_password(token: str, new_password: str) -> User:
     audit.record("account.password_reset", actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id)
-    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
+    try:
+        send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
+    except (smtplib.SMTPException, OSError):
+        log.exception("password-changed notice could not be sent")  # the change itself stands
     return user

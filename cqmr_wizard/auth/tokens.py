@@ -13,7 +13,7 @@ from ..models import EmailToken, User
 from ..models.base import utcnow
 
 VERIFY_EMAIL = "verify_email"
-RESET_PASSWORD = "reset_password"
+RESET_PASSWORD = "reset_password"  # noqa: S105 (a token purpose, not a secret)
 
 
 def _digest(token: str) -> str:
@@ -24,8 +24,7 @@ def issue_token(user: User, purpose: str, ttl: timedelta) -> str:
     """Create a token for `user`; return the secret part that goes into the link."""
     token = secrets.token_urlsafe(32)
     db.session.add(
-        EmailToken(user_id=user.id, purpose=purpose, token_hash=_digest(token),
-                   expires_at=utcnow() + ttl)
+        EmailToken(user_id=user.id, purpose=purpose, token_hash=_digest(token), expires_at=utcnow() + ttl)
     )
     return token
 
@@ -43,8 +42,7 @@ def peek_token(token: str, purpose: str) -> EmailToken:
     if not token or len(token) > 100:
         raise TokenError("unknown")
     row = db.session.scalar(
-        select(EmailToken).where(EmailToken.token_hash == _digest(token),
-                                 EmailToken.purpose == purpose)
+        select(EmailToken).where(EmailToken.token_hash == _digest(token), EmailToken.purpose == purpose)
     )
     if row is None:
         raise TokenError("unknown")
@@ -67,3 +65,13 @@ def consume_token(token: str, purpose: str) -> EmailToken:
     if result.rowcount != 1:
         raise TokenError("used")
     return row
+
+
+def revoke_tokens(user_id: int, purpose: str) -> None:
+    """Mark every unused token of this purpose used (after a reset, older links must die)."""
+    db.session.execute(
+        update(EmailToken)
+        .where(EmailToken.user_id == user_id, EmailToken.purpose == purpose, EmailToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -35,8 +35,11 @@ def sign_up():
 @bp.route("/check-your-email")
 @allow(Access.ANONYMOUS)
 def check_email():
-    return render_template("auth/check_email.html", email=request.args.get("email", "")[:254],
-                           form=EmailOnlyForm(email=request.args.get("email", "")[:254]))
+    return render_template(
+        "auth/check_email.html",
+        email=request.args.get("email", "")[:254],
+        form=EmailOnlyForm(email=request.args.get("email", "")[:254]),
+    )
 
 
 @bp.route("/verify-email/resend", methods=["POST"])
@@ -44,8 +47,12 @@ def check_email():
 def resend_verification():
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        services.resend_verification(form.email.data)
-        return redirect(url_for("auth.check_email", email=form.email.data))
+        try:
+            services.resend_verification(form.email.data)
+        except services.AccountError as error:
+            add_error(form, error.field, error.message)
+        else:
+            return redirect(url_for("auth.check_email", email=form.email.data))
     return render_form("auth/check_email.html", form, email="")
 
 
@@ -55,8 +62,12 @@ def verify_email(token: str):
     try:
         services.verify_email(token)
     except tokens.TokenError as error:
-        return render_template("auth/link_problem.html", problem=TOKEN_PROBLEMS[error.reason],
-                               reason=error.reason, purpose="verify"), 410 if error.reason != "unknown" else 404
+        return render_template(
+            "auth/link_problem.html",
+            problem=TOKEN_PROBLEMS[error.reason],
+            reason=error.reason,
+            purpose="verify",
+        ), 410 if error.reason != "unknown" else 404
     flash("Your email address is confirmed. You can now sign in.", "success")
     if current_user.is_authenticated:
         return redirect(url_for("main.tasks"))
@@ -73,14 +84,19 @@ def sign_in():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except services.SignInRefused as refused:
-            add_error(form, None if not refused.unverified else "email", refused.message)
+            add_error(form, "email" if refused.unverified else "password", refused.message)
             unverified = refused.unverified
         else:
             services.start_session(user, "password")
             return redirect(next_path or url_for("main.tasks"))
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("auth/sign_in.html", form=form, next_path=next_path,
-                           unverified=unverified, resend_form=EmailOnlyForm(email=form.email.data)), status
+    return render_template(
+        "auth/sign_in.html",
+        form=form,
+        next_path=next_path,
+        unverified=unverified,
+        resend_form=EmailOnlyForm(email=form.email.data),
+    ), status
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -108,8 +124,12 @@ def sign_out_everywhere():
 def forgot_password():
     form = EmailOnlyForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        return render_template("auth/reset_sent.html", email=form.email.data)
+        try:
+            services.request_password_reset(form.email.data)
+        except services.AccountError as error:
+            add_error(form, error.field, error.message)
+        else:
+            return render_template("auth/reset_sent.html", email=form.email.data)
     return render_form("auth/forgot_password.html", form)
 
 
@@ -119,8 +139,12 @@ def reset_password(token: str):
     try:
         tokens.peek_token(token, tokens.RESET_PASSWORD)
     except tokens.TokenError as error:
-        return render_template("auth/link_problem.html", problem=TOKEN_PROBLEMS[error.reason],
-                               reason=error.reason, purpose="reset"), 410 if error.reason != "unknown" else 404
+        return render_template(
+            "auth/link_problem.html",
+            problem=TOKEN_PROBLEMS[error.reason],
+            reason=error.reason,
+            purpose="reset",
+        ), 410 if error.reason != "unknown" else 404
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -128,8 +152,12 @@ def reset_password(token: str):
         except services.AccountError as error:
             add_error(form, error.field, error.message)
         except tokens.TokenError as error:
-            return render_template("auth/link_problem.html", problem=TOKEN_PROBLEMS[error.reason],
-                                   reason=error.reason, purpose="reset"), 410
+            return render_template(
+                "auth/link_problem.html",
+                problem=TOKEN_PROBLEMS[error.reason],
+                reason=error.reason,
+                purpose="reset",
+            ), 410
         else:
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
@@ -12,6 +15,8 @@ from ..extensions import db
 from ..tasks import TASKS, load_facts, task_statuses
 from ..tasks.engine import missing_required
 from . import bp
+
+log = logging.getLogger(__name__)
 
 
 @bp.route("/")
@@ -25,6 +30,8 @@ def index():
 @bp.route("/tasks")
 @allow(Access.USER)
 def tasks():
+    if current_user.is_operator:  # operators are never members; their home is the console
+        return redirect(url_for("operators.dashboard"))
     facts = load_facts(current_user, g.membership)
     states = task_statuses(facts, TASKS)
     return render_template(
@@ -48,5 +55,10 @@ def help_page():
 @bp.route("/healthz")
 @allow(Access.PUBLIC)
 def health():
-    db.session.execute(text("SELECT 1"))
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.warning("health check: the database is unreachable", exc_info=True)
+        return {"status": "unavailable"}, 503
     return {"status": "ok"}

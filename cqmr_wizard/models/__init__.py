@@ -1,18 +1,47 @@
 """All models, importable from one place (Alembic and the app factory import this)."""
 
 from .accounts import EmailToken, User
+from .agreements import (
+    AgreementReview,
+    AgreementUpload,
+    AgreementVersion,
+    ElectronicConsent,
+    Signature,
+    UserSignature,
+)
 from .audit import AuditEvent
 from .base import utcnow
+from .mfa import MfaState, RecoveryCode, TotpCredential
+from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
 from .sessions import WebSession
+from .sso import JoinRequest, OidcIdentity
+from .team import Invitation, InvitationSend
+from .training import TrainingResource, TrainingReview
 
 __all__ = [
+    "AgreementReview",
+    "AgreementUpload",
+    "AgreementVersion",
     "AuditEvent",
+    "ElectronicConsent",
     "EmailToken",
+    "Invitation",
+    "InvitationSend",
+    "JoinRequest",
+    "MfaState",
     "Membership",
     "MembershipRole",
+    "OidcIdentity",
     "Organization",
+    "RecoveryCode",
+    "ReminderLog",
+    "Signature",
+    "TotpCredential",
+    "TrainingResource",
+    "TrainingReview",
     "User",
+    "UserSignature",
     "WebSession",
     "utcnow",
 ]

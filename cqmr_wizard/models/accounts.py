@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_sign_in_count: Mapped[int] = mapped_column(default=0)
     sign_in_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Registry staff; set only by `flask operators create`, never by sign-up.
+    is_operator: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

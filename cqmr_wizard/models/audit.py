@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -15,6 +15,11 @@ class AuditEvent(db.Model):
     """One security- or contract-relevant event; `hash` chains it to the previous row."""
 
     __tablename__ = "audit_event"
+    # The operator console asks "latest event per organization" and filters by date.
+    __table_args__ = (
+        Index("ix_audit_event_organization_occurred", "organization_id", "occurred_at"),
+        Index("ix_audit_event_occurred_at", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -50,9 +50,18 @@ class Organization(db.Model):
     city: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(32))  # "(503) 555-0100 x123456" is 22
     details_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The organization's identity in OneHealthPort; one onboarding record per OneHealthPort org.
+    ohp_org_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    ohp_org_name: Mapped[str | None] = mapped_column(String(200))
+    ohp_connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by a registry operator; a suspended organization cannot go to the CQMR.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspension_reason: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Who signs the organization agreements, chosen by the administrator.
+    designated_signer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

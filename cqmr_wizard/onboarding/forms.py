@@ -25,7 +25,11 @@ class EligibilityForm(FlaskForm):
     eligibility = RadioField(
         "Is your organization a HIPAA covered entity or a business associate?",
         choices=[*ELIGIBILITY_CHOICES.items(), ("neither", "Neither of these")],
-        validators=[ChoiceRequired("Select whether your organization is a covered entity, a business associate, or neither")],
+        validators=[
+            ChoiceRequired(
+                "Select whether your organization is a covered entity, a business associate, or neither"
+            )
+        ],
         validate_choice=False,
         description="Covered entities are health plans, health care clearinghouses and health care "
         "providers who transmit health information electronically. A business associate performs "
@@ -36,8 +40,11 @@ class EligibilityForm(FlaskForm):
 class LegalNameForm(FlaskForm):
     legal_name = StringField(
         "What is your organization's legal name?",
-        validators=[Required("Enter your organization's legal name", 200,
-                             "Legal name must be 200 characters or fewer")],
+        validators=[
+            Required(
+                "Enter your organization's legal name", 200, "Legal name must be 200 characters or fewer"
+            )
+        ],
         description="The name registered with the IRS, as it will appear on the agreements.",
         render_kw={"autocomplete": "organization"},
     )
@@ -74,15 +81,22 @@ class IdentifiersForm(FlaskForm):
     def validate_npi(self, field) -> None:
         value = (field.data or "").strip().replace(" ", "")
         if value and not npi_is_valid(value):
-            raise ValidationError("Enter a valid 10-digit NPI, or leave it blank; this one's check digit does not match")
+            raise ValidationError(
+                "Enter a valid 10-digit NPI, or leave it blank; this one's check digit does not match"
+            )
         field.data = value or None
 
 
 class AddressForm(FlaskForm):
     address_line1 = StringField(
         "Address line 1",
-        validators=[Required("Enter address line 1, typically the building and street", 200,
-                             "Address line 1 must be 200 characters or fewer")],
+        validators=[
+            Required(
+                "Enter address line 1, typically the building and street",
+                200,
+                "Address line 1 must be 200 characters or fewer",
+            )
+        ],
         render_kw={"autocomplete": "address-line1"},
     )
     address_line2 = StringField(

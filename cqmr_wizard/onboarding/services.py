@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from .. import audit
 from ..extensions import db
 from ..models import Membership, MembershipRole, Organization, User
@@ -24,20 +27,42 @@ def answer_eligibility(user: User, membership: Membership | None, answer: str) -
         if org.eligibility != answer:
             old = org.eligibility
             org.eligibility = answer
-            audit.record("onboarding.answer_saved", actor_id=user.id, organization_id=org.id,
-                         details={"task": "eligibility", "field": "eligibility", "old": old, "new": answer})
+            audit.record(
+                "onboarding.answer_saved",
+                actor_id=user.id,
+                organization_id=org.id,
+                details={"task": "eligibility", "field": "eligibility", "old": old, "new": answer},
+            )
             db.session.commit()
         return org
+    try:
+        return _create_organization(user, answer)
+    except IntegrityError:
+        # A second request (a double click) created it first: answer on that one.
+        db.session.rollback()
+        existing = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
+        if existing is None:
+            raise
+        return answer_eligibility(user, existing, answer)
+
+
+def _create_organization(user: User, answer: str) -> Organization:
     org = Organization(eligibility=answer, created_by_id=user.id)
     db.session.add(org)
     db.session.flush()
     member = Membership(organization_id=org.id, user_id=user.id)
     member.role_rows.append(MembershipRole(role="admin"))
     db.session.add(member)
-    audit.record("organization.created", actor_id=user.id, organization_id=org.id,
-                 details={"eligibility": answer})
-    audit.record("onboarding.answer_saved", actor_id=user.id, organization_id=org.id,
-                 details={"task": "eligibility", "field": "eligibility", "old": None, "new": answer})
+    db.session.flush()
+    audit.record(
+        "organization.created", actor_id=user.id, organization_id=org.id, details={"eligibility": answer}
+    )
+    audit.record(
+        "onboarding.answer_saved",
+        actor_id=user.id,
+        organization_id=org.id,
+        details={"task": "eligibility", "field": "eligibility", "old": None, "new": answer},
+    )
     db.session.commit()
     return org
 
@@ -57,8 +82,12 @@ def save_answers(user: User, org: Organization, answers: dict[str, Any]) -> bool
         return False
     if org.details_confirmed_at is not None:
         org.details_confirmed_at = None
-    audit.record("onboarding.answer_saved", actor_id=user.id, organization_id=org.id,
-                 details={"task": "details", "changes": changes})
+    audit.record(
+        "onboarding.answer_saved",
+        actor_id=user.id,
+        organization_id=org.id,
+        details={"task": "details", "changes": changes},
+    )
     db.session.commit()
     return True
 

@@ -6,8 +6,21 @@ import re
 
 # IRS campus prefixes in use for EINs (other two-digit prefixes are never issued).
 EIN_PREFIXES = frozenset(
-    [f"{n:02d}" for n in [*range(1, 7), *range(10, 17), *range(20, 28), *range(30, 49),
-                          *range(50, 69), *range(71, 78), *range(80, 89), *range(90, 96), 98, 99]]
+    [
+        f"{n:02d}"
+        for n in [
+            *range(1, 7),
+            *range(10, 17),
+            *range(20, 28),
+            *range(30, 49),
+            *range(50, 69),
+            *range(71, 78),
+            *range(80, 89),
+            *range(90, 96),
+            98,
+            99,
+        ]
+    ]
 )
 US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "

@@ -8,7 +8,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..access import Access, allow
+from ..access import Access, allow, not_for_operators
 from ..auth.forms import ConfirmForm
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES
 from ..tasks.definitions import REQUIRED_DETAILS
@@ -28,23 +28,53 @@ class DetailPage:
 
 
 DETAIL_PAGES = [
-    DetailPage("legal-name", forms.LegalNameForm, ("legal_name",), "legal_name", "Legal name",
-               "What is your organization's legal name?"),
-    DetailPage("type", forms.OrganizationTypeForm, ("organization_type",), "organization_type",
-               "Type of organization", "What type of organization is it?"),
-    DetailPage("identifiers", forms.IdentifiersForm, ("tax_id", "npi"), "tax_id",
-               "Tax ID and NPI", "What are your organization's identifiers?"),
-    DetailPage("address", forms.AddressForm,
-               ("address_line1", "address_line2", "city", "state", "postal_code"), "address",
-               "Address", "What is your organization's address?"),
-    DetailPage("phone", forms.PhoneForm, ("phone",), "phone", "Phone number",
-               "What is your organization's main phone number?"),
+    DetailPage(
+        "legal-name",
+        forms.LegalNameForm,
+        ("legal_name",),
+        "legal_name",
+        "Legal name",
+        "What is your organization's legal name?",
+    ),
+    DetailPage(
+        "type",
+        forms.OrganizationTypeForm,
+        ("organization_type",),
+        "organization_type",
+        "Type of organization",
+        "What type of organization is it?",
+    ),
+    DetailPage(
+        "identifiers",
+        forms.IdentifiersForm,
+        ("tax_id", "npi"),
+        "tax_id",
+        "Tax ID and NPI",
+        "What are your organization's identifiers?",
+    ),
+    DetailPage(
+        "address",
+        forms.AddressForm,
+        ("address_line1", "address_line2", "city", "state", "postal_code"),
+        "address",
+        "Address",
+        "What is your organization's address?",
+    ),
+    DetailPage(
+        "phone",
+        forms.PhoneForm,
+        ("phone",),
+        "phone",
+        "Phone number",
+        "What is your organization's main phone number?",
+    ),
 ]
 PAGES_BY_SLUG = {page.slug: page for page in DETAIL_PAGES}
 
 
 @bp.route("/eligibility", methods=["GET", "POST"])
 @allow(Access.USER)
+@not_for_operators
 def eligibility():
     membership = g.membership
     if membership is not None and not membership.has_role("admin"):
@@ -87,11 +117,14 @@ def detail_page(slug: str):
             return redirect(url_for("onboarding.check_details"))
         return redirect(url_for("onboarding.detail_page", slug=DETAIL_PAGES[index + 1].slug))
     index = DETAIL_PAGES.index(page)
-    back = (url_for("onboarding.check_details") if returning else
-            url_for("onboarding.detail_page", slug=DETAIL_PAGES[index - 1].slug) if index else
-            url_for("main.tasks"))
-    return render_form("onboarding/detail_question.html", form, page=page, back=back,
-                       returning=returning)
+    back = (
+        url_for("onboarding.check_details")
+        if returning
+        else url_for("onboarding.detail_page", slug=DETAIL_PAGES[index - 1].slug)
+        if index
+        else url_for("main.tasks")
+    )
+    return render_form("onboarding/detail_question.html", form, page=page, back=back, returning=returning)
 
 
 @bp.route("/details/check", methods=["GET", "POST"])
@@ -99,7 +132,9 @@ def detail_page(slug: str):
 def check_details():
     org = g.membership.organization
     facts = organization_facts(org)
-    missing = [p for p in DETAIL_PAGES if p.answer in REQUIRED_DETAILS and p.answer not in facts.details_answered]
+    missing = [
+        p for p in DETAIL_PAGES if p.answer in REQUIRED_DETAILS and p.answer not in facts.details_answered
+    ]
     form = ConfirmForm()
     if form.validate_on_submit():
         if missing:
@@ -109,6 +144,11 @@ def check_details():
             return redirect(url_for("main.tasks"))
     status = 400 if form.form_errors else 200
     return render_template(
-        "onboarding/check_details.html", org=org, form=form, missing=missing,
-        pages=DETAIL_PAGES, types=ORGANIZATION_TYPES, eligibility=ELIGIBILITY_CHOICES,
+        "onboarding/check_details.html",
+        org=org,
+        form=form,
+        missing=missing,
+        pages=DETAIL_PAGES,
+        types=ORGANIZATION_TYPES,
+        eligibility=ELIGIBILITY_CHOICES,
     ), status

@@ -20,12 +20,38 @@ class Status(enum.Enum):
 
 
 @dataclass(frozen=True)
+class AgreementFact:
+    """Where one agreement stands: its current version against what was signed or returned."""
+
+    kind: str
+    published: bool = False  # a current version exists
+    signed: bool = False  # the current version is signed, or a returned copy was verified
+    waiting: bool = False  # a returned signed copy of the current version awaits review
+    stale: bool = False  # only an earlier version was signed: a new version re-opened it
+
+
+@dataclass(frozen=True)
 class OrganizationFacts:
     """What the database says about the organization's onboarding."""
 
     eligibility: str | None = None
     details_answered: frozenset[str] = frozenset()
     details_confirmed: bool = False
+    # The organization's OneHealthPort organization id, once connected.
+    ohp_org_id: str | None = None
+    # The team: active members and role holders; invitations in all and still open.
+    members: int = 0
+    admins: int = 0
+    signers: int = 0
+    invitations: int = 0
+    pending_invitations: int = 0
+    # Suspended by a registry operator: the gate to the CQMR stays shut.
+    suspended: bool = False
+    # Training materials published, and how many of them a member they are meant for reviewed.
+    training_items: int = 0
+    training_reviewed: int = 0
+    # The organization agreements (OPA, MiHIN Terms), one fact each.
+    agreements: tuple[AgreementFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +61,13 @@ class Facts:
     email_verified: bool = False
     is_admin: bool = False
     organization: OrganizationFacts | None = None
+    # Two-step verification: an active authenticator, one being set up, recovery codes saved.
+    mfa_enrolled: bool = False
+    mfa_pending: bool = False
+    recovery_codes_saved: bool = False
+    # Holds the Authorized signer role; the user agreements this person signed.
+    is_signer: bool = False
+    user_agreements: tuple[AgreementFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,9 +105,7 @@ def task_statuses(facts: Facts, tasks: Sequence[TaskDefinition]) -> list[TaskSta
         else:
             status = task.progress(facts)
         done[task.key] = status is Status.COMPLETED
-        states.append(
-            TaskState(task, status, status is not Status.CANNOT_START and task.actionable(facts))
-        )
+        states.append(TaskState(task, status, status is not Status.CANNOT_START and task.actionable(facts)))
     return states
 
 

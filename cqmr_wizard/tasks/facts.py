@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..agreements.facts import current_version_ids, organization_agreement_facts, user_agreement_facts
+from ..mfa.facts import second_factor_facts
 from ..models import Membership, Organization, User
+from ..team.facts import team_counts
+from ..training.facts import training_counts
 from .engine import Facts, OrganizationFacts
 
 
@@ -19,15 +25,31 @@ def organization_facts(org: Organization) -> OrganizationFacts:
         eligibility=org.eligibility,
         details_answered=frozenset(answered),
         details_confirmed=org.details_confirmed_at is not None,
+        ohp_org_id=org.ohp_org_id,
+        suspended=org.suspended_at is not None,
     )
 
 
 def load_facts(user: User, membership: Membership | None) -> Facts:
-    """Return the facts for this user and their organization (if any)."""
+    """Return the facts for this user and their organization (if any).
+
+    tasks/bulk.py gathers the same facts for many organizations at once (operator dashboard,
+    reminders): a fact added here must be added there too (tests/test_operator_facts.py)."""
+    mfa = second_factor_facts(user.id)
+    current = current_version_ids()
+    own = user_agreement_facts(user.id, current)
     if membership is None:
-        return Facts(email_verified=user.email_verified)
+        return Facts(email_verified=user.email_verified, **mfa, user_agreements=own)
     return Facts(
         email_verified=user.email_verified,
         is_admin=membership.has_role("admin"),
-        organization=organization_facts(membership.organization),
+        **mfa,
+        is_signer=membership.has_role("signer"),
+        user_agreements=own,
+        organization=replace(
+            organization_facts(membership.organization),
+            **team_counts(membership.organization_id),
+            **training_counts(membership.organization_id),
+            agreements=organization_agreement_facts(membership.organization_id, current),
+        ),
     )

@@ -1,0 +1,165 @@
+"""Agreement texts: the kinds, reading Markdown files, publishing immutable versions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import markdown
+from sqlalchemy import func, select
+
+from .. import audit
+from ..extensions import db
+from ..models import AgreementVersion, Signature, UserSignature
+
+SAMPLE_DIRECTORY = Path(__file__).parent / "sample_documents"
+
+
+@dataclass(frozen=True)
+class AgreementKind:
+    key: str
+    title: str
+    scope: str  # "organization": signed once for the organization; "user": by each user
+    slug: str
+
+
+KINDS: dict[str, AgreementKind] = {
+    "opa": AgreementKind(
+        "opa", "CQMR Organizational Participation Agreement", "organization", "participation-agreement"
+    ),
+    "mihin_tos": AgreementKind("mihin_tos", "MiHIN Terms of Service", "organization", "mihin-terms"),
+    "aua": AgreementKind("aua", "Authorized User Agreement", "user", "authorized-user-agreement"),
+    "user_tos": AgreementKind("user_tos", "Terms of Service", "user", "terms-of-service"),
+}
+ORGANIZATION_KINDS = tuple(k for k, v in KINDS.items() if v.scope == "organization")
+USER_KINDS = tuple(k for k, v in KINDS.items() if v.scope == "user")
+BY_SLUG = {kind.slug: kind for kind in KINDS.values()}
+
+
+class DocumentError(ValueError):
+    """An agreement file that cannot be published, with the reason."""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    kind: str
+    version_label: str
+    title: str
+    body: str
+    content_html: str
+    content_sha256: str
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Return the SHA-256 of bytes (or of a string's UTF-8) in hex."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def render_markdown(body: str) -> str:
+    """Render agreement Markdown to HTML; raw HTML in the source is shown as text, never run."""
+    md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    return md.convert(body).strip() + "\n"
+
+
+def parse_document(source: str, name: str = "document") -> SourceDocument:
+    """Read a Markdown file with a `---` front matter block giving kind, version and title."""
+    text = source.replace("\r\n", "\n").lstrip("\ufeff")
+    if not text.startswith("---\n") or "\n---\n" not in text[4:]:
+        raise DocumentError(f"{name}: begins with no front matter (a block between two '---' lines)")
+    header, body = text[4:].split("\n---\n", 1)
+    meta: dict[str, str] = {}
+    for line in header.splitlines():
+        if line.strip():
+            key, sep, value = line.partition(":")
+            if not sep:
+                raise DocumentError(f"{name}: front matter line {line!r} is not 'key: value'")
+            meta[key.strip().lower()] = value.strip()
+    for key in ("kind", "version", "title"):
+        if not meta.get(key):
+            raise DocumentError(f"{name}: front matter has no {key!r}")
+    if meta["kind"] not in KINDS:
+        raise DocumentError(f"{name}: kind {meta['kind']!r} is not one of {', '.join(KINDS)}")
+    if not body.strip():
+        raise DocumentError(f"{name}: has no text after the front matter")
+    html = render_markdown(body)
+    return SourceDocument(
+        meta["kind"], meta["version"][:64], meta["title"][:200], body.strip() + "\n", html, sha256_hex(html)
+    )
+
+
+def latest_versions(kinds: tuple[str, ...] = tuple(KINDS)) -> dict[str, AgreementVersion]:
+    """The current (newest) version of each kind that has one, in one query."""
+    newest = (
+        select(AgreementVersion.kind, func.max(AgreementVersion.version_number).label("n"))
+        .group_by(AgreementVersion.kind)
+        .subquery()
+    )
+    rows = db.session.scalars(
+        select(AgreementVersion)
+        .join(
+            newest, (AgreementVersion.kind == newest.c.kind) & (AgreementVersion.version_number == newest.c.n)
+        )
+        .where(AgreementVersion.kind.in_(kinds))
+    ).all()
+    return {row.kind: row for row in rows}
+
+
+def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementVersion | None:
+    """Publish a document as a new version of its kind; None if its content is already current."""
+    current = latest_versions((document.kind,)).get(document.kind)
+    if (
+        current is not None
+        and current.content_sha256 == document.content_sha256
+        and current.title == document.title
+    ):
+        return None
+    version = AgreementVersion(
+        kind=document.kind,
+        version_number=(current.version_number + 1) if current else 1,
+        version_label=document.version_label,
+        title=document.title,
+        body=document.body,
+        content_html=document.content_html,
+        content_sha256=document.content_sha256,
+    )
+    db.session.add(version)
+    db.session.flush()
+    details = {
+        "kind": document.kind,
+        "version_id": version.id,
+        "version_number": version.version_number,
+        "version_label": version.version_label,
+        "content_sha256": version.content_sha256,
+        "supersedes_version_id": current.id if current else None,
+    }
+    if current is not None:
+        model = Signature if KINDS[document.kind].scope == "organization" else UserSignature
+        details["signatures_made_stale"] = db.session.scalar(
+            select(func.count())
+            .select_from(model)
+            .join(AgreementVersion)
+            .where(AgreementVersion.kind == document.kind)
+        )
+    audit.record("agreement.version_published", actor_id=actor_id, details=details)
+    db.session.commit()
+    return version
+
+
+def load_directory(directory: Path) -> list[tuple[SourceDocument, AgreementVersion | None]]:
+    """Publish every `*.md` agreement in a directory; each result's version is None if unchanged."""
+    files = sorted(Path(directory).glob("*.md"))
+    if not files:
+        raise DocumentError(f"{directory}: holds no .md agreement files")
+    documents = [parse_document(path.read_text(encoding="utf-8"), path.name) for path in files]
+    kinds = [d.kind for d in documents]
+    if len(set(kinds)) != len(kinds):
+        raise DocumentError(f"{directory}: holds more than one file for the same kind")
+    return [(document, publish(document)) for document in documents]
+
+
+def load_samples() -> None:
+    """Publish the sample texts shipped with the app (development and tests)."""
+    load_directory(SAMPLE_DIRECTORY)

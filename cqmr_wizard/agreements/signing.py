@@ -1,0 +1,328 @@
+"""Electronic signing: check every condition, claim the fresh TOTP step, keep one signature per
+agreement version, produce the signed copy and the certificate, and mail them to the signer."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..extensions import db
+from ..mail import send_mail
+from ..mfa import guard
+from ..mfa import services as mfa
+from ..models import (
+    AgreementReview,
+    AgreementUpload,
+    AgreementVersion,
+    ElectronicConsent,
+    Membership,
+    Organization,
+    Signature,
+    User,
+    UserSignature,
+)
+from ..models.agreements import UPLOAD_REJECTED
+from ..models.base import utcnow
+from . import pdf
+from .consent import active_consent, disclosure
+from .documents import sha256_hex
+from .evidence import ClientInfo
+from .services import (
+    AgreementError,
+    AlreadySigned,
+    ConsentRequired,
+    NotReviewed,
+    latest_review,
+    require_current,
+    require_signer,
+)
+
+log = logging.getLogger(__name__)
+AnySignature = Signature | UserSignature
+
+
+class CodeRefused(AgreementError):
+    """The step-up TOTP code was wrong, replayed, or the second factor is throttled."""
+
+
+def _ready(user: User, version: AgreementVersion) -> tuple[ElectronicConsent, AgreementReview]:
+    consent = active_consent(user.id)
+    if consent is None:
+        raise ConsentRequired("Give your consent to use electronic records and signatures before you sign")
+    review = latest_review(user.id, version.id)
+    if review is None:
+        raise NotReviewed("Read the whole agreement and select Continue before you sign")
+    return consent, review
+
+
+def organization_signature(org_id: int, version_id: int) -> Signature | None:
+    return db.session.scalar(
+        select(Signature).where(
+            Signature.organization_id == org_id, Signature.agreement_version_id == version_id
+        )
+    )
+
+
+def refuse_if_taken(org: Organization, version: AgreementVersion) -> None:
+    """Refuse (409) when the version is already signed, or a signed copy is with the registry."""
+    if organization_signature(org.id, version.id) is not None:
+        raise AlreadySigned(
+            f"The {version.title} ({version.display_version}) has already been signed for your organization"
+        )
+    upload = db.session.scalar(
+        select(AgreementUpload).where(
+            AgreementUpload.organization_id == org.id,
+            AgreementUpload.agreement_version_id == version.id,
+            AgreementUpload.status != UPLOAD_REJECTED,
+        )
+    )
+    if upload is not None:
+        raise AlreadySigned(
+            f"A signed copy of the {version.title} was uploaded for your "
+            "organization and is with the registry"
+        )
+
+
+def check_step_up(user: User, code: str) -> int:
+    """Check a fresh TOTP code and claim its time step in this transaction; return the step."""
+    try:
+        # The MFA service checks throttling, the code and the once-only step under the
+        # account's lock, and leaves the commit to us, so the step and the signature land together.
+        _, match = mfa._check_code(user, code, "sign_agreement")
+    except mfa.MfaError as error:
+        refused = CodeRefused(error.message, "code")
+        refused.status = error.status
+        raise refused from None
+    return match.step
+
+
+def sign_organization_agreement(
+    user: User,
+    membership: Membership | None,
+    kind: str,
+    version_id: int | None,
+    content_sha256: str | None,
+    typed_name: str,
+    title: str,
+    code: str,
+    client: ClientInfo,
+) -> Signature:
+    """Sign an organization agreement electronically, with a fresh second-factor code."""
+    org = require_signer(user, membership)
+    version = require_current(kind, version_id, content_sha256)
+    consent, review = _ready(user, version)
+    refuse_if_taken(org, version)
+    # Take the account's second-factor lock first: a double click waits here, then finds the
+    # signature its twin made, instead of reading as a replayed code.
+    guard.lock_state(user.id, utcnow())
+    try:
+        refuse_if_taken(org, version)
+    except AlreadySigned:
+        db.session.rollback()
+        raise
+    step = check_step_up(user, code)
+    return record_signature(user, membership, version, consent, review, typed_name, title, step, client)
+
+
+def record_signature(
+    user: User,
+    membership: Membership,
+    version: AgreementVersion,
+    consent: ElectronicConsent,
+    review: AgreementReview,
+    typed_name: str,
+    title: str,
+    step: int,
+    client: ClientInfo,
+) -> Signature:
+    """Insert the signature; the unique constraint lets exactly one of racing requests win."""
+    org = membership.organization
+    signature = Signature(
+        agreement_version_id=version.id,
+        content_sha256=version.content_sha256,
+        organization_id=org.id,
+        organization_name=org.legal_name or f"Organization {org.id}",
+        signer_id=user.id,
+        signer_email=user.email,
+        signer_roles=",".join(sorted(membership.roles)),
+        typed_name=typed_name,
+        signer_title=title,
+        consent_id=consent.id,
+        viewed_at=review.viewed_at,
+        consented_at=consent.consented_at,
+        signed_at=utcnow(),
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+        session_hash=client.session_hash,
+        totp_step=step,
+        signed_copy_sha256="",
+        certificate_sha256="",
+        signed_copy_pdf=b"",
+        certificate_pdf=b"",
+    )
+    return _finish(signature, version, consent, org.id, {"signer_title": title, "totp_step": step})
+
+
+def sign_user_agreement(
+    user: User,
+    membership: Membership | None,
+    kind: str,
+    version_id: int | None,
+    content_sha256: str | None,
+    typed_name: str,
+    client: ClientInfo,
+) -> UserSignature:
+    """Click-sign one of the person's own user agreements."""
+    version = require_current(kind, version_id, content_sha256)
+    consent, review = _ready(user, version)
+    signature = UserSignature(
+        agreement_version_id=version.id,
+        content_sha256=version.content_sha256,
+        organization_id=membership.organization_id if membership else None,
+        signer_id=user.id,
+        signer_email=user.email,
+        signer_roles=",".join(sorted(membership.roles)) if membership else "",
+        typed_name=typed_name,
+        consent_id=consent.id,
+        viewed_at=review.viewed_at,
+        consented_at=consent.consented_at,
+        signed_at=utcnow(),
+        ip_address=client.ip_address,
+        user_agent=client.user_agent,
+        session_hash=client.session_hash,
+        signed_copy_sha256="",
+        certificate_sha256="",
+        signed_copy_pdf=b"",
+        certificate_pdf=b"",
+    )
+    return _finish(signature, version, consent, signature.organization_id, {})
+
+
+def _finish(
+    signature: AnySignature,
+    version: AgreementVersion,
+    consent: ElectronicConsent,
+    organization_id: int | None,
+    extra: dict,
+) -> AnySignature:
+    db.session.add(signature)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AlreadySigned(
+            f"The {version.title} ({version.display_version}) has already been signed"
+        ) from None
+    signed_copy = pdf.signed_copy_pdf(signature, version)
+    signature.signed_copy_pdf = signed_copy
+    signature.signed_copy_sha256 = sha256_hex(signed_copy)
+    certificate = pdf.certificate_pdf(
+        signature,
+        version,
+        certificate_events(signature, consent),
+        consent.disclosure_version,
+        consent.disclosure_sha256,
+    )
+    signature.certificate_pdf = certificate
+    signature.certificate_sha256 = sha256_hex(certificate)
+    audit.record(
+        "agreement.signed",
+        actor_id=signature.signer_id,
+        organization_id=organization_id,
+        subject_user_id=signature.signer_id,
+        details={
+            "kind": version.kind,
+            "scope": "organization" if isinstance(signature, Signature) else "user",
+            "signature_id": signature.id,
+            "version_id": version.id,
+            "content_sha256": signature.content_sha256,
+            "typed_name": signature.typed_name,
+            "roles": signature.signer_roles,
+            "consent_id": consent.id,
+            "session_hash": signature.session_hash,
+            "signed_copy_sha256": signature.signed_copy_sha256,
+            "certificate_sha256": signature.certificate_sha256,
+            **extra,
+        },
+    )
+    db.session.commit()
+    send_signed_copies(signature, version)
+    return signature
+
+
+def certificate_events(signature: AnySignature, consent: ElectronicConsent) -> list[pdf.CertificateEvent]:
+    """Every recorded step from consent to signature, oldest first."""
+    current = disclosure()
+    events = [
+        pdf.CertificateEvent(
+            consent.consented_at,
+            "Consented to electronic records and signatures",
+            f"Disclosure version {consent.disclosure_version}"
+            f"{'' if consent.disclosure_version == current.version else ' (earlier)'}; "
+            f"IP {consent.ip_address or '-'}; user agent {consent.user_agent or '-'}",
+        )
+    ]
+    reviews = db.session.scalars(
+        select(AgreementReview)
+        .where(
+            AgreementReview.user_id == signature.signer_id,
+            AgreementReview.agreement_version_id == signature.agreement_version_id,
+        )
+        .order_by(AgreementReview.viewed_at, AgreementReview.id)
+    ).all()
+    events += [
+        pdf.CertificateEvent(
+            r.viewed_at,
+            "Reviewed the full text and chose to sign",
+            f"IP {r.ip_address or '-'}; user agent {r.user_agent or '-'}",
+        )
+        for r in reviews
+    ]
+    how = (
+        f'typed name "{signature.typed_name}"'
+        + (f', title "{signature.signer_title}"' if isinstance(signature, Signature) else "")
+        + ', ticked "I agree to sign"'
+    )
+    if isinstance(signature, Signature):
+        how += f", confirmed with a fresh TOTP code (time step {signature.totp_step})"
+    events.append(
+        pdf.CertificateEvent(
+            signature.signed_at, "Signed electronically", f"{how}; IP {signature.ip_address or '-'}"
+        )
+    )
+    events.append(
+        pdf.CertificateEvent(
+            signature.signed_at, "Signed copy produced", f"SHA-256 {signature.signed_copy_sha256}"
+        )
+    )
+    return sorted(events, key=lambda e: e.at)
+
+
+def attachment_names(signature: AnySignature, version: AgreementVersion) -> tuple[str, str]:
+    base = f"{version.kind}-v{version.version_number}-{'S' if isinstance(signature, Signature) else 'U'}{signature.id}"
+    return f"{base}-signed.pdf", f"{base}-certificate.pdf"
+
+
+def send_signed_copies(signature: AnySignature, version: AgreementVersion) -> bool:
+    """Mail the signed copy and the certificate to the signer; a mail failure never undoes it."""
+    copy_name, certificate_name = attachment_names(signature, version)
+    try:
+        send_mail(
+            signature.signer_email,
+            f"Your signed copy: {version.title}",
+            "agreement_signed",
+            signature=signature,
+            version=version,
+            attachments=[
+                (copy_name, signature.signed_copy_pdf, "application/pdf"),
+                (certificate_name, signature.certificate_pdf, "application/pdf"),
+            ],
+        )
+    except (smtplib.SMTPException, OSError):
+        log.warning("could not mail the signed copy of signature %s", signature.id)
+        return False
+    return True

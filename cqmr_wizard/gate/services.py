@@ -1,0 +1,123 @@
+"""The gate into the CQMR: computed afresh from the database on every request, never from a
+stored "done" flag, and every opening and refusal recorded in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import current_app
+
+from .. import audit
+from ..extensions import db
+from ..models import Membership, User
+from ..sso.services import identity_for
+from ..tasks import TASKS, load_facts, task_statuses
+from ..tasks.engine import missing_required
+
+
+@dataclass(frozen=True)
+class MissingTask:
+    key: str
+    title: str
+    status: str
+    who: str  # who must do it, as the person reads it
+
+
+class GateClosed(Exception):
+    """Required tasks are not complete."""
+
+    def __init__(self, missing: list[MissingTask]) -> None:
+        super().__init__([m.key for m in missing])
+        self.missing = missing
+
+
+class GateNotConfigured(Exception):
+    """No CQMR address is configured."""
+
+
+def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
+    """The required tasks not yet complete, for the organization and for this person."""
+    facts = load_facts(user, membership)
+    missing = []
+    if facts.organization is not None and facts.organization.suspended:
+        reason = membership.organization.suspension_reason or "no reason recorded"
+        missing.append(
+            MissingTask(
+                "suspended",
+                f"Your organization is suspended by the registry ({reason})",
+                "Suspended",
+                "The CQMR program team",
+            )
+        )
+    for state in missing_required(task_statuses(facts, TASKS)):
+        if state.task.scope == "user":
+            who = "You"
+        elif state.task.actionable(facts):
+            who = "You, as your organization's administrator"
+        else:
+            who = "Your organization's administrator"
+        missing.append(MissingTask(state.task.key, state.task.title, state.status.value, who))
+    return missing
+
+
+def destination(user: User) -> str:
+    """Where the CQMR starts: OIDC third-party-initiated login when configured, else a plain URL."""
+    config = current_app.config
+    initiate = config.get("CQMR_INITIATE_LOGIN_URI")
+    if initiate:
+        identity = identity_for(user.id, config["OIDC_ISSUER"]) if config.get("OIDC_ISSUER") else None
+        params = {
+            "iss": config.get("OIDC_ISSUER") or "",
+            "login_hint": identity.subject if identity else user.email,
+        }
+        if config.get("CQMR_TARGET_LINK_URI"):
+            params["target_link_uri"] = config["CQMR_TARGET_LINK_URI"]
+        parts = urlsplit(initiate)
+        query = urlencode([*parse_qsl(parts.query), *params.items()])
+        return urlunsplit(parts._replace(query=query))
+    if config.get("CQMR_URL"):
+        return config["CQMR_URL"]
+    raise GateNotConfigured()
+
+
+def check(user: User, membership: Membership) -> list[MissingTask]:
+    """Return what is missing, recording a refusal when something is."""
+    missing = missing_tasks(user, membership)
+    if missing:
+        audit.record(
+            "gate.refused",
+            actor_id=user.id,
+            organization_id=membership.organization_id,
+            subject_user_id=user.id,
+            details={"missing": [m.key for m in missing]},
+        )
+        db.session.commit()
+    return missing
+
+
+def open_gate(user: User, membership: Membership) -> str:
+    """Return the CQMR address if every required task is complete; raise GateClosed otherwise."""
+    missing = check(user, membership)
+    if missing:
+        raise GateClosed(missing)
+    try:
+        url = destination(user)
+    except GateNotConfigured:
+        audit.record(
+            "gate.unavailable",
+            actor_id=user.id,
+            subject_user_id=user.id,
+            organization_id=membership.organization_id,
+        )
+        db.session.commit()
+        raise
+    audit.record(
+        "gate.redirected",
+        actor_id=user.id,
+        organization_id=membership.organization_id,
+        subject_user_id=user.id,
+        details={"destination": url},
+    )
+    db.session.commit()
+    return url

@@ -1,0 +1,39 @@
+"""What two-step verification tells the audit trail and the user's mailbox."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..mail import send_mail
+from ..models import Membership, User
+
+log = logging.getLogger(__name__)
+
+
+def organization_id(user_id: int) -> int | None:
+    """The user's organization, for the audit trail."""
+    return db.session.scalar(select(Membership.organization_id).where(Membership.user_id == user_id))
+
+
+def record(event: str, user: User, actor: User | None = None, **details: object) -> None:
+    """Audit an event about `user`, done by `actor` (the user themselves by default)."""
+    audit.record(
+        event,
+        actor_id=(actor or user).id,
+        subject_user_id=user.id,
+        organization_id=organization_id(user.id),
+        details=details,
+    )
+
+
+def notify(user: User, subject: str, template: str, **context: object) -> None:
+    """Mail the user after the change is committed; a mail failure never undoes it."""
+    try:
+        send_mail(user.email, subject, template, user=user, **context)
+    except (smtplib.SMTPException, OSError):
+        log.warning("could not send the %s mail to user %s", template, user.id)

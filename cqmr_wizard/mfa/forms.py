@@ -1,0 +1,77 @@
+"""Two-step verification forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from . import recovery, totp
+
+CODE_INPUT = {
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "spellcheck": "false",
+    "autocapitalize": "off",
+    "maxlength": "12",
+}
+RECOVERY_INPUT = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", "maxlength": "40"}
+
+
+class TotpCode:
+    """Six digits, spaces allowed."""
+
+    def __init__(self, missing: str = "Enter the 6-digit code from your authenticator app"):
+        self.missing = missing
+
+    def __call__(self, form, field) -> None:
+        value = totp.normalise_code(field.data)
+        if not value:
+            raise ValidationError(self.missing)
+        if not totp.CODE_PATTERN.match(value):
+            raise ValidationError("The code must be 6 digits, like 123456")
+        field.data = value
+
+
+class RecoveryCodeFormat:
+    """16 letters and numbers, in groups or not."""
+
+    def __call__(self, form, field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError("Enter one of your recovery codes")
+        if recovery.normalise(field.data) is None:
+            raise ValidationError(
+                "A recovery code has 16 letters and numbers in 4 groups, like 7k2m-9qrt-x4hc-pw8d"
+            )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Security code",
+        validators=[TotpCode()],
+        description="The 6-digit code your authenticator app shows now.",
+        render_kw=CODE_INPUT,
+    )
+
+
+class ReauthenticateForm(FlaskForm):
+    code = StringField(
+        "Your security code",
+        validators=[TotpCode("Enter the 6-digit code from your own authenticator app")],
+        description="To confirm it is you, enter the 6-digit code your own authenticator app shows now.",
+        render_kw=CODE_INPUT,
+    )
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField(
+        "Recovery code",
+        validators=[RecoveryCodeFormat()],
+        description="One of the codes you saved when you set up two-step verification, "
+        "like 7k2m-9qrt-x4hc-pw8d. Each code works once.",
+        render_kw=RECOVERY_INPUT,
+    )
+
+
+class SavedCodeForm(FlaskForm):
+    recovery_code = StringField("Recovery code", validators=[RecoveryCodeFormat()], render_kw=RECOVERY_INPUT)

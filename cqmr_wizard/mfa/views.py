@@ -1,0 +1,238 @@
+"""Two-step verification pages: set-up, sign-in challenge, recovery codes, settings."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..access import Access, allow, fully_authenticated
+from ..auth.forms import ConfirmForm
+from ..security import safe_next_path
+from ..views import add_error, render_form
+from . import admin, bp, recovery, services, totp
+from .forms import CodeForm, RecoveryCodeForm, SavedCodeForm
+
+AUTHENTICATOR_APPS = (
+    "Google Authenticator",
+    "Microsoft Authenticator",
+    "Authy",
+    "1Password",
+    "Bitwarden Authenticator",
+    "2FAS",
+    "FreeOTP",
+    "Aegis (Android)",
+)
+
+CLOCK_NOTICES = {
+    -1: "The code you entered was from the previous 30 seconds. That is fine, but if it happens "
+    "often, check that your phone sets its date and time automatically.",
+    1: "Your phone's clock seems to be a little fast: the code you entered was for the next 30 "
+    "seconds. Set your phone to set its date and time automatically, or codes may stop working.",
+}
+
+
+def refused(template: str, form, error: services.MfaError, field: str | None = None, **ctx):
+    """Show a service's refusal on the form: 400, or 429 when throttled or locked."""
+    add_error(form, field or error.field, error.message)
+    return render_template(template, form=form, **ctx), error.status
+
+
+def clock_notice(offset: int) -> None:
+    if offset in CLOCK_NOTICES:
+        flash(CLOCK_NOTICES[offset], "warning")
+
+
+def enrollment_page(form: CodeForm, changing: bool):
+    pending = services.start_enrollment(current_user)
+    secret = totp.decrypt(pending.secret_encrypted)
+    issuer = current_app.config["TOTP_ISSUER"]
+    uri = totp.provisioning_uri(secret, current_user.email, issuer)
+    return dict(
+        form=form,
+        changing=changing,
+        apps=AUTHENTICATOR_APPS,
+        issuer=issuer,
+        account=current_user.email,
+        key=totp.grouped(secret),
+        period=totp.PERIOD,
+        digits=totp.DIGITS,
+        algorithm="SHA-1",
+        restart_form=ConfirmForm(prefix="restart"),
+        qr=totp.qr_svg(
+            uri,
+            f"QR code to add your {issuer} account ({current_user.email}) to an "
+            "authenticator app. If you cannot scan it, type the key shown below.",
+        ),
+    )
+
+
+def confirm(changing: bool):
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            result = services.confirm_enrollment(current_user, form.code.data)
+        except services.MfaError as error:
+            add_error(form, error.field, error.message)
+            return render_template("mfa/enroll.html", **enrollment_page(form, changing)), error.status
+        clock_notice(result.offset)
+        if result.recovery_codes:
+            recovery.remember_shown(result.recovery_codes)
+            return redirect(url_for("mfa.recovery_codes"))
+        flash("Your new authenticator app is set up. Codes from the old one no longer work.", "success")
+        return redirect(url_for("mfa.manage"))
+    status = 400 if form.errors else 200
+    return render_template("mfa/enroll.html", **enrollment_page(form, changing)), status
+
+
+@bp.route("/set-up", methods=["GET", "POST"])
+@allow(Access.SIGNED_IN)
+def enroll():
+    if services.has_active_credential(current_user.id):
+        return redirect(url_for("mfa.manage" if fully_authenticated() else "mfa.challenge"))
+    return confirm(changing=False)
+
+
+@bp.route("/change", methods=["GET", "POST"])
+@allow(Access.USER)
+def change():
+    if not services.is_fresh():
+        return redirect(url_for("mfa.reverify", next=url_for("mfa.change")))
+    return confirm(changing=True)
+
+
+@bp.route("/set-up/new-key", methods=["POST"])
+@allow(Access.SIGNED_IN)
+def restart():
+    changing = services.has_active_credential(current_user.id)
+    if changing and not services.is_fresh():
+        return redirect(url_for("mfa.change"))
+    if ConfirmForm(prefix="restart").validate_on_submit():
+        services.restart_enrollment(current_user)
+        flash(
+            "Here is a new key. Remove any CQMR entry you added to your authenticator app "
+            "before, then scan this one.",
+            "info",
+        )
+    return redirect(url_for("mfa.change" if changing else "mfa.enroll"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@allow(Access.SIGNED_IN)
+def challenge():
+    if fully_authenticated():
+        return redirect(services.next_path())
+    if not services.has_active_credential(current_user.id):
+        return redirect(url_for("mfa.enroll"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            offset = services.pass_challenge(current_user, form.code.data)
+        except services.MfaError as error:
+            return refused("mfa/challenge.html", form, error)
+        clock_notice(offset)
+        return redirect(services.next_path())
+    return render_form("mfa/challenge.html", form)
+
+
+@bp.route("/recovery-code", methods=["GET", "POST"])
+@allow(Access.SIGNED_IN)
+def challenge_recovery():
+    if fully_authenticated():
+        return redirect(services.next_path())
+    if not services.has_active_credential(current_user.id):
+        return redirect(url_for("mfa.enroll"))
+    form = RecoveryCodeForm()
+    if form.validate_on_submit():
+        try:
+            left = services.pass_recovery_challenge(current_user, form.recovery_code.data)
+        except services.MfaError as error:
+            return refused("mfa/challenge_recovery.html", form, error, "recovery_code")
+        flash(
+            f"You used a recovery code. You have {left} recovery code{'s' if left != 1 else ''} "
+            "left. If you no longer have your phone, change your authenticator app now in "
+            "your two-step verification settings.",
+            "warning",
+        )
+        return redirect(services.next_path())
+    return render_form("mfa/challenge_recovery.html", form)
+
+
+@bp.route("/confirm-it-is-you", methods=["GET", "POST"])
+@allow(Access.USER)
+def reverify():
+    target = safe_next_path(request.args.get("next")) or url_for("mfa.manage")
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            offset = services.reauthenticate(current_user, form.code.data)
+        except services.MfaError as error:
+            return refused("mfa/reverify.html", form, error, target=target)
+        clock_notice(offset)
+        return redirect(target)
+    return render_form("mfa/reverify.html", form, target=target)
+
+
+@bp.route("/settings")
+@allow(Access.USER)
+def manage():
+    return render_template(
+        "mfa/manage.html",
+        status=admin.member_status(current_user.id),
+        codes_pending=recovery.shown_codes() is not None,
+        saved=services.recovery_codes_saved(current_user.id),
+    )
+
+
+@bp.route("/recovery-codes", methods=["GET", "POST"])
+@allow(Access.USER)
+def recovery_codes():
+    codes = recovery.shown_codes()
+    position = recovery.check_position()
+    if codes is None or position is None:
+        return render_template("mfa/recovery_codes_gone.html", left=recovery.remaining(current_user.id))
+    form = SavedCodeForm()
+    form.recovery_code.label.text = f"Recovery code {position}"
+    form.recovery_code.description = f"Type recovery code {position} from the copy you saved."
+    if form.validate_on_submit():
+        try:
+            recovery.confirm_saved(current_user, form.recovery_code.data)
+        except recovery.CodeNotSaved as error:
+            add_error(form, "recovery_code", error.message)
+        else:
+            flash("Your recovery codes are saved. Keep them somewhere safe, away from your phone.", "success")
+            return redirect(services.next_path())
+    return render_form("mfa/recovery_codes.html", form, codes=codes, position=position)
+
+
+@bp.route("/recovery-codes/download")
+@allow(Access.USER)
+def download_codes():
+    codes = recovery.shown_codes()
+    if codes is None:
+        abort(404)
+    body = render_template("mfa/recovery_codes.txt", codes=codes, account=current_user.email)
+    response = make_response(body)
+    response.mimetype = "text/plain"
+    response.headers["Content-Disposition"] = 'attachment; filename="cqmr-recovery-codes.txt"'
+    return response
+
+
+@bp.route("/recovery-codes/print")
+@allow(Access.USER)
+def print_codes():
+    codes = recovery.shown_codes()
+    if codes is None:
+        abort(404)
+    return render_template("mfa/recovery_codes_print.html", codes=codes, account=current_user.email)
+
+
+@bp.route("/recovery-codes/new", methods=["GET", "POST"])
+@allow(Access.USER)
+def regenerate_codes():
+    if not services.is_fresh():
+        return redirect(url_for("mfa.reverify", next=url_for("mfa.regenerate_codes")))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        recovery.regenerate(current_user)
+        return redirect(url_for("mfa.recovery_codes"))
+    return render_template("mfa/regenerate_codes.html", form=form, left=recovery.remaining(current_user.id))

@@ -1,0 +1,58 @@
+"""Two-step verification: TOTP credentials, recovery codes and per-user attempt state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+
+PENDING = "pending"
+ACTIVE = "active"
+
+
+class TotpCredential(db.Model):
+    """An authenticator app's shared secret, encrypted; pending until a code confirms it."""
+
+    __tablename__ = "totp_credential"
+    # At most one pending and one active credential per user.
+    __table_args__ = (UniqueConstraint("user_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last time step accepted with this secret; a step is never accepted twice.
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(db.Model):
+    """One single-use recovery code; only its argon2 hash is stored."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    position: Mapped[int] = mapped_column()
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MfaState(db.Model):
+    """Per-user second-factor state every worker shares: attempt throttle and lock-out."""
+
+    __tablename__ = "mfa_state"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovery_codes_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,7 @@
+"""The registry operator console: every organization's progress, the audit trail, actions."""
+
+from flask import Blueprint
+
+bp = Blueprint("operators", __name__, url_prefix="/operator")
+
+from . import audit_views, dashboard, organization  # noqa: E402,F401

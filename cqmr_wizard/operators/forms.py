@@ -1,0 +1,90 @@
+"""Operator console forms. Search forms use GET and change nothing, so they carry no CSRF
+token (a token in a URL would leak into logs and history); every POST form has one."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from ..tasks import Status
+from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
+
+
+class SearchForm(FlaskForm):
+    """A GET form: no CSRF token, and an unknown parameter is ignored."""
+
+    class Meta:
+        csrf = False
+
+
+class DashboardForm(SearchForm):
+    q = StringField("Search by name, Tax ID or OneHealthPort ID", validators=[Optional(), Length(max=100)])
+    task = SelectField(
+        "Task",
+        choices=[("", "Any task"), (OVERALL, "All required tasks")]
+        + [(t.key, t.title) for t in ORGANIZATION_TASKS],
+        default="",
+    )
+    status = SelectField(
+        "Status", choices=[("", "Any status")] + [(s.name, s.value) for s in Status], default=""
+    )
+    stalled = IntegerField(
+        "Stalled for more than (days)",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=3650, message="Enter a number of days from 1 to 3650"),
+        ],
+        description="Organizations not finished, with no activity for this many days.",
+    )
+    sort = SelectField(
+        "Sort by",
+        choices=[(key, label) for key, label in SORTS.items()]
+        + [(f"-{key}", f"{label} (descending)") for key, label in SORTS.items()],
+        default="name",
+    )
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+
+
+class AuditSearchForm(SearchForm):
+    organization = StringField(
+        "Organization",
+        validators=[Optional(), Length(max=100)],
+        description="Its number, or part of its name.",
+    )
+    user = StringField(
+        "User",
+        validators=[Optional(), Length(max=254)],
+        description="Their number, or part of their email address. Matches who acted or who it concerned.",
+    )
+    event_type = SelectField("Event type", choices=[("", "Any event")], default="", validate_choice=False)
+    date_from = DateField(
+        "From (UTC)", validators=[Optional()], format="%Y-%m-%d", description="For example, 2025-03-31"
+    )
+    date_to = DateField(
+        "To (UTC)", validators=[Optional()], format="%Y-%m-%d", description="Included in the results."
+    )
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+
+    def validate_date_to(self, field: DateField) -> None:
+        start: date | None = self.date_from.data
+        if field.data and start and field.data < start:
+            raise ValidationError("The end date must be the same as or after the start date")
+
+    def validate_event_type(self, field: SelectField) -> None:
+        value = field.data or ""
+        if len(value) > 64 or any(not (c.isalnum() or c in "._") for c in value):
+            raise ValidationError("Choose an event type from the list")
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is this organization suspended?",
+        validators=[
+            DataRequired(message="Enter the reason for the suspension"),
+            Length(max=500, message="The reason must be 500 characters or fewer"),
+        ],
+        description="The organization's members see this reason on their task list.",
+    )

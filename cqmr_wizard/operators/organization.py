@@ -1,0 +1,149 @@
+"""The operator's page about one organization, and what an operator may do there."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from .. import audit
+from ..access import Access, allow
+from ..auth.forms import ConfirmForm
+from ..extensions import db
+from ..mfa import admin as mfa_admin
+from ..mfa import services as mfa_services
+from ..mfa.forms import ReauthenticateForm
+from ..models import Membership, Organization
+from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
+from ..views import add_error
+from . import bp, services
+from .forms import SuspendForm
+from .profile import find_signature, load_profile
+
+
+def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, status: int = 200):
+    profile = load_profile(org_id)
+    if profile is None:
+        abort(404)
+    return render_template(
+        "operators/organization.html",
+        profile=profile,
+        org=profile.organization,
+        form=suspend_form,
+        suspend_form=suspend_form or SuspendForm(),
+        reactivate_form=ConfirmForm(prefix="reactivate"),
+        roles=ROLES,
+        eligibility=ELIGIBILITY_CHOICES,
+        types=ORGANIZATION_TYPES,
+    ), status
+
+
+def organization_or_404(org_id: int) -> Organization:
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        abort(404)
+    return org
+
+
+@bp.route("/organizations/<int:org_id>")
+@allow(Access.OPERATOR)
+def organization(org_id: int):
+    return render_profile(org_id)
+
+
+@bp.route("/organizations/<int:org_id>/suspend", methods=["POST"])
+@allow(Access.OPERATOR)
+def suspend(org_id: int):
+    org = organization_or_404(org_id)
+    form = SuspendForm()
+    if form.validate_on_submit():
+        try:
+            services.suspend_organization(current_user, org, form.reason.data)
+        except services.OperatorError as error:
+            add_error(form, None, error.message)
+        else:
+            flash(
+                f"{org.legal_name or 'The organization'} is suspended. Its members cannot go "
+                "to the CQMR until you reactivate it.",
+                "success",
+            )
+            return redirect(url_for("operators.organization", org_id=org_id))
+    return render_profile(org_id, suspend_form=form, status=400)
+
+
+@bp.route("/organizations/<int:org_id>/reactivate", methods=["POST"])
+@allow(Access.OPERATOR)
+def reactivate(org_id: int):
+    org = organization_or_404(org_id)
+    if not ConfirmForm(prefix="reactivate").validate_on_submit():
+        abort(400)
+    try:
+        services.reactivate_organization(current_user, org)
+    except services.OperatorError as error:
+        flash(error.message, "warning")
+        return render_profile(org_id, status=409)
+    flash(f"{org.legal_name or 'The organization'} is active again.", "success")
+    return redirect(url_for("operators.organization", org_id=org_id))
+
+
+def member_or_404(org_id: int, user_id: int) -> Membership:
+    membership = mfa_admin.find_member(org_id, user_id)
+    if membership is None:
+        abort(404)
+    return membership
+
+
+def render_reset(membership: Membership, form: ReauthenticateForm, status: int = 200):
+    return render_template(
+        "operators/reset_second_factor.html",
+        form=form,
+        membership=membership,
+        member=membership.user,
+        org=membership.organization,
+        status=mfa_admin.member_status(membership.user_id),
+    ), status
+
+
+@bp.route("/organizations/<int:org_id>/members/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+@allow(Access.OPERATOR)
+def reset_second_factor(org_id: int, user_id: int):
+    """Remove a member's authenticator, after the operator gives a fresh code of their own."""
+    membership = member_or_404(org_id, user_id)
+    form = ReauthenticateForm()
+    if form.validate_on_submit():
+        try:
+            mfa_services.reauthenticate(current_user, form.code.data)
+        except mfa_services.MfaError as error:
+            add_error(form, error.field, error.message)
+            return render_reset(membership, form, error.status)
+        mfa_admin.reset_second_factor(current_user, membership.user)
+        flash(
+            f"Two-step verification for {membership.user.full_name} was reset. They have been "
+            "signed out and will set it up again when they next sign in.",
+            "success",
+        )
+        return redirect(url_for("operators.organization", org_id=org_id, _anchor="members"))
+    return render_reset(membership, form, 400 if form.errors else 200)
+
+
+@bp.route(
+    "/organizations/<int:org_id>/signatures/<int:signature_id>/<any('certificate', 'signed-copy'):kind>.pdf"
+)
+@allow(Access.OPERATOR)
+def signature_document(org_id: int, signature_id: int, kind: str):
+    """The certificate of completion or the signed copy of one of the organization's signatures."""
+    signature = find_signature(org_id, signature_id)
+    if signature is None:
+        abort(404)
+    audit.record(
+        "operator.document_downloaded",
+        actor_id=current_user.id,
+        organization_id=org_id,
+        details={"signature_id": signature_id, "document": kind},
+    )
+    db.session.commit()
+    body = signature.certificate_pdf if kind == "certificate" else signature.signed_copy_pdf
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="signature-{signature_id}-{kind}.pdf"'},
+    )

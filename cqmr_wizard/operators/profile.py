@@ -1,0 +1,104 @@
+"""Everything the operator's page about one organization shows, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased, joinedload
+
+from ..extensions import db
+from ..models import AgreementUpload, AuditEvent, Invitation, Organization, Signature, User
+from ..models.agreements import UPLOAD_PENDING
+from ..models.base import utcnow
+from ..tasks import Status, TaskState
+from ..tasks.bulk import MemberFacts, member_facts_bulk, organization_facts_bulk
+from .listing import organization_states, overall_status
+
+RECENT_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class Profile:
+    organization: Organization
+    states: list[TaskState]
+    overall: Status
+    members: list[MemberFacts]
+    invitations: list[Invitation]
+    signatures: list[Signature]
+    uploads: list[AgreementUpload]
+    events: list[tuple[AuditEvent, User | None, User | None]]
+    now: datetime
+
+
+def recent_events(org_id: int, limit: int = RECENT_EVENTS) -> list[tuple]:
+    """The organization's latest audit events with who acted and whom they concerned."""
+    actor, subject = aliased(User), aliased(User)
+    return (
+        db.session.execute(
+            select(AuditEvent, actor, subject)
+            .outerjoin(actor, actor.id == AuditEvent.actor_id)
+            .outerjoin(subject, subject.id == AuditEvent.subject_user_id)
+            .where(AuditEvent.organization_id == org_id)
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+        .tuples()
+        .all()
+    )
+
+
+def load_profile(org_id: int) -> Profile | None:
+    """The organization's page, or None if there is no such organization."""
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        return None
+    facts = organization_facts_bulk([org])
+    states = organization_states(facts[org.id])
+    members = member_facts_bulk(facts)[org.id]
+    invitations = list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.organization_id == org.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+    )
+    signatures = list(
+        db.session.scalars(
+            select(Signature)
+            .options(joinedload(Signature.version))
+            .where(Signature.organization_id == org.id)
+            .order_by(Signature.signed_at)
+        )
+    )
+    uploads = list(
+        db.session.scalars(
+            select(AgreementUpload)
+            .options(joinedload(AgreementUpload.version), joinedload(AgreementUpload.uploaded_by))
+            .where(AgreementUpload.organization_id == org.id, AgreementUpload.status == UPLOAD_PENDING)
+            .order_by(AgreementUpload.uploaded_at)
+        )
+    )
+    return Profile(
+        org,
+        states,
+        overall_status(states),
+        members,
+        invitations,
+        signatures,
+        uploads,
+        recent_events(org.id),
+        utcnow(),
+    )
+
+
+def find_signature(org_id: int, signature_id: int) -> Signature | None:
+    """A signature of this organization (None for another organization's)."""
+    return db.session.scalar(
+        select(Signature).where(Signature.id == signature_id, Signature.organization_id == org_id)
+    )

@@ -1,0 +1,191 @@
+"""Reminders, for cron: `flask reminders send [--stalled-days N]`.
+
+Administrators of organizations whose onboarding has stalled, and people who have not
+accepted an invitation, get at most one reminder of each kind per REMINDER_INTERVAL. The
+`reminder_log` row is written in the same transaction as the audit event, under a unique
+(recipient, kind, period) key, so that running the command twice, or on two hosts at once,
+never sends anything twice."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .extensions import db
+from .mail import external_url, send_mail
+from .models import Invitation, ReminderLog, User
+from .models.base import utcnow
+from .operators.listing import Filters, Row, export_rows
+
+log = logging.getLogger(__name__)
+
+STALLED = "stalled_onboarding"
+INVITATION = "invitation_pending"
+
+
+@dataclass
+class Summary:
+    sent: Counter = field(default_factory=Counter)
+    already_reminded: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        return (
+            f"Reminders: {sum(self.sent.values())} sent ({self.sent[STALLED]} about stalled "
+            f"onboarding, {self.sent[INVITATION]} about invitations), "
+            f"{self.already_reminded} skipped (already reminded within the interval), "
+            f"{self.failed} failed."
+        )
+
+
+def period_of(when: datetime, interval: timedelta) -> int:
+    """The number of whole intervals since the Unix epoch."""
+    return int(when.timestamp() // interval.total_seconds())
+
+
+def claim(recipient: str, kind: str, organization_id: int | None, now: datetime, interval: timedelta) -> bool:
+    """Write the reminder's log row unless one was sent within the interval; False if not."""
+    recent = db.session.scalar(
+        select(ReminderLog.id)
+        .where(
+            func.lower(ReminderLog.recipient) == recipient.lower(),
+            ReminderLog.kind == kind,
+            ReminderLog.sent_at > now - interval,
+        )
+        .limit(1)
+    )
+    if recent is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                ReminderLog(
+                    recipient=recipient.lower(),
+                    kind=kind,
+                    period=period_of(now, interval),
+                    organization_id=organization_id,
+                    sent_at=now,
+                )
+            )
+    except IntegrityError:
+        return False  # another run claimed it first
+    return True
+
+
+def stalled_organizations(stalled_days: int) -> list[Row]:
+    """Unfinished, unsuspended organizations with no activity for `stalled_days` days."""
+    rows = export_rows(Filters(stalled_days=stalled_days))
+    return [row for row in rows if row.organization.suspended_at is None]
+
+
+def open_invitations(stalled_days: int, now: datetime) -> list[Invitation]:
+    """Invitations still open that were sent at least `stalled_days` days ago."""
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > now,
+                Invitation.sent_at <= now - timedelta(days=stalled_days),
+            )
+            .order_by(Invitation.id)
+        )
+    )
+
+
+def _deliver(
+    summary: Summary,
+    kind: str,
+    recipient: str,
+    organization_id: int | None,
+    subject: str,
+    template: str,
+    **context: object,
+) -> None:
+    """Claim, audit, mail and commit one reminder; a mail failure leaves it unclaimed."""
+    now = utcnow()
+    interval = current_app.config["REMINDER_INTERVAL"]
+    if not claim(recipient, kind, organization_id, now, interval):
+        summary.already_reminded += 1
+        return
+    audit.record(
+        "reminder.sent", organization_id=organization_id, details={"kind": kind, "recipient": recipient}
+    )
+    try:
+        send_mail(recipient, subject, template, **context)
+    except (smtplib.SMTPException, OSError):
+        db.session.rollback()
+        log.warning("could not send a %s reminder", kind)
+        summary.failed += 1
+        return
+    db.session.commit()
+    summary.sent[kind] += 1
+
+
+def send_reminders(stalled_days: int) -> Summary:
+    """Send every reminder that is due."""
+    summary = Summary()
+    tasks_link = external_url("main.tasks")
+    for row in stalled_organizations(stalled_days):
+        pending = [s.task.title for s in row.states if s.task.required and not s.completed]
+        for member in row.member_facts:
+            if not member.membership.has_role("admin"):
+                continue
+            _deliver(
+                summary,
+                STALLED,
+                member.user.email,
+                row.organization.id,
+                "Your organization's CQMR onboarding is waiting for you",
+                "reminder_stalled",
+                user=member.user,
+                organization=row.organization,
+                pending=pending,
+                days=stalled_days,
+                link=tasks_link,
+            )
+    now = utcnow()
+    for invitation in open_invitations(stalled_days, now):
+        inviter = db.session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+        _deliver(
+            summary,
+            INVITATION,
+            invitation.email,
+            invitation.organization_id,
+            "Reminder: you are invited to join your organization's CQMR onboarding",
+            "reminder_invitation",
+            invitation=invitation,
+            inviter=inviter,
+            organization_name=invitation.organization.legal_name or "your organization",
+        )
+    return summary
+
+
+reminders_cli = AppGroup("reminders", help="Reminder emails (run daily from cron).")
+
+
+@reminders_cli.command("send")
+@click.option(
+    "--stalled-days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="Days without activity before a reminder (default REMINDER_STALLED_DAYS).",
+)
+def send_command(stalled_days: int | None) -> None:
+    """Remind administrators of stalled onboarding and invitees who have not accepted."""
+    days = stalled_days or current_app.config["REMINDER_STALLED_DAYS"]
+    summary = send_reminders(days)
+    click.echo(summary.line())
+    if summary.failed:
+        raise SystemExit(1)

@@ -1,0 +1,8 @@
+"""OneHealthPort single sign-on: connecting the organization, signing in, joining an
+organization that is already registered."""
+
+from flask import Blueprint
+
+bp = Blueprint("sso", __name__)
+
+from . import join_views, views  # noqa: E402,F401

@@ -1,0 +1,7 @@
+"""The team: invitations, roles, members' readiness, and the invited user's first steps."""
+
+from flask import Blueprint
+
+bp = Blueprint("team", __name__)
+
+from . import accept_views, invite_views, views  # noqa: E402,F401

@@ -1,0 +1,112 @@
+"""Team forms: invite, roles, CSV upload, the team filter, and the invited person's account."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import ValidationError
+
+from ..forms import EmailAddress, Required, normalise_email
+from ..models.organizations import ROLES
+from .roster import READINESS_FILTERS
+
+ROLE_CHOICES = [(key, name) for key, (name, _) in ROLES.items()]
+ROLE_DESCRIPTIONS = {key: description for key, (_, description) in ROLES.items()}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as USWDS checkboxes (rendered by the `checkboxes` macro)."""
+
+
+class InviteeEmail(EmailAddress):
+    """The invited person's email address."""
+
+    def __call__(self, form, field) -> None:
+        if not normalise_email(field.data):
+            raise ValidationError("Enter the person's email address")
+        super().__call__(form, field)
+
+
+class RolesRequired:
+    """At least one role, each from the fixed list."""
+
+    def __call__(self, form, field) -> None:
+        chosen = field.data or []
+        if not chosen:
+            field.errors[:] = []
+            raise ValidationError("Select at least one role")
+        if any(value not in ROLES for value in chosen):
+            field.errors[:] = []
+            raise ValidationError("Select roles from the list")
+
+
+def roles_field(label: str) -> MultiCheckboxField:
+    return MultiCheckboxField(
+        label,
+        choices=ROLE_CHOICES,
+        validators=[RolesRequired()],
+        validate_choice=False,
+        description="Select all that apply. A person can hold several roles.",
+    )
+
+
+class InviteForm(FlaskForm):
+    full_name = StringField(
+        "Full name",
+        validators=[
+            Required("Enter the person's full name", 200, "Full name must be 200 characters or fewer")
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    email = StringField(
+        "Email address",
+        validators=[InviteeEmail()],
+        description="The invitation link is sent here and works only for this address.",
+        render_kw={"autocomplete": "off", "spellcheck": "false", "type": "email"},
+    )
+    roles = roles_field("Roles")
+
+
+class RolesForm(FlaskForm):
+    roles = roles_field("Roles")
+
+
+class UploadForm(FlaskForm):
+    csv_file = FileField(
+        "Upload a CSV file",
+        description="Columns: name, email, roles. Separate several roles with a semicolon (;), "
+        "using the role names or keys below. Save the file as CSV UTF-8.",
+        render_kw={"accept": ".csv,text/csv"},
+    )
+
+    def validate_csv_file(self, field) -> None:
+        if not field.data or not getattr(field.data, "filename", ""):
+            raise ValidationError("Select a CSV file to upload")
+
+
+class TeamFilterForm(FlaskForm):
+    """The team page's filter; a GET form that changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email", render_kw={"spellcheck": "false"})
+    role = SelectField("Role", choices=[("", "Any role"), *ROLE_CHOICES], validate_choice=False)
+    readiness = SelectField(
+        "Readiness", choices=[("", "Anyone"), *READINESS_FILTERS.items()], validate_choice=False
+    )
+
+
+class AcceptAccountForm(FlaskForm):
+    full_name = StringField(
+        "Full name",
+        validators=[Required("Enter your full name", 200, "Full name must be 200 characters or fewer")],
+        render_kw={"autocomplete": "name"},
+    )
+    password = PasswordField(
+        "Create a password",
+        validators=[Required("Enter a password")],
+        description="At least 12 characters. A few unrelated words make a strong password.",
+        render_kw={"autocomplete": "new-password"},
+    )

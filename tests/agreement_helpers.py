@@ -1,0 +1,209 @@
+"""Helpers for the agreement tests (and for any test that needs agreements signed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cqmr_wizard.agreements import documents
+from cqmr_wizard.agreements.consent import give_consent
+from cqmr_wizard.agreements.evidence import ClientInfo
+from cqmr_wizard.agreements.services import current_version, record_review
+from cqmr_wizard.agreements.signing import sign_user_agreement
+from cqmr_wizard.extensions import db
+from cqmr_wizard.models import AuditEvent, Organization, User
+from cqmr_wizard.models.base import utcnow
+
+from .helpers import make_organization, make_user, sign_in
+
+OPA = "/agreements/organization/participation-agreement"
+MIHIN = "/agreements/organization/mihin-terms"
+AUA = "/agreements/yours/authorized-user-agreement"
+USER_TOS = "/agreements/yours/terms-of-service"
+CONSENT = "/agreements/consent"
+OVERVIEW = "/agreements/organization"
+VERIFY = "/agreements/verify"
+DETAILS = {
+    "legal_name": "Willamette Valley Clinic",
+    "organization_type": "clinic",
+    "tax_id": "931234567",
+    "address_line1": "1 Main St",
+    "city": "Salem",
+    "state": "OR",
+    "postal_code": "97301",
+    "phone": "503-555-0100",
+}
+
+
+def load_agreements(app) -> None:
+    """Publish the sample agreement texts, as `make run` does."""
+    with app.app_context():
+        documents.load_samples()
+
+
+def publish_new_version(app, kind: str, extra: str = "\n\nA clause added in a new version.\n"):
+    """Publish changed text for `kind`; return the new version's id."""
+    path = documents.SAMPLE_DIRECTORY / f"{kind}.md"
+    with app.app_context():
+        version = documents.publish(documents.parse_document(path.read_text() + extra, path.name))
+        return version.id
+
+
+def make_signer_org(
+    app,
+    email: str = "sam@example.org",
+    *,
+    roles=("admin", "signer"),
+    designate: bool = True,
+    name: str = "Sam Signer",
+) -> tuple[int, int]:
+    """A user (with an authenticator) in an organization whose details are confirmed;
+    returns (user id, organization id)."""
+    user_id = make_user(app, email, full_name=name)
+    org_id = make_organization(app, user_id, roles=roles, details_confirmed_at=utcnow(), **DETAILS)
+    if designate:
+        with app.app_context():
+            db.session.get(Organization, org_id).designated_signer_id = user_id
+            db.session.commit()
+    return user_id, org_id
+
+
+def add_member(app, org_id: int, email: str, roles=("submitter",), name: str = "Max Member") -> int:
+    from cqmr_wizard.models import Membership, MembershipRole
+
+    user_id = make_user(app, email, full_name=name)
+    with app.app_context():
+        membership = Membership(organization_id=org_id, user_id=user_id)
+        membership.role_rows.extend(MembershipRole(role=r) for r in roles)
+        db.session.add(membership)
+        db.session.commit()
+    return user_id
+
+
+def hidden_fields(response) -> dict[str, str]:
+    """The hidden inputs of a page's form (CSRF token, version id and hash)."""
+    html = response.get_data(as_text=True)
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        if 'type="hidden"' in tag:
+            name = re.search(r'name="([^"]+)"', tag)
+            value = re.search(r'value="([^"]*)"', tag)
+            if name:
+                fields[name.group(1)] = unescape(value.group(1)) if value else ""
+    return fields
+
+
+def post_form(client, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+    """GET the page, then POST its hidden fields with `data` (as a browser would)."""
+    shown = client.get(page or url)
+    assert shown.status_code == 200, (shown.status_code, shown.location)
+    return client.post(url, data={**hidden_fields(shown), **(data or {})}, **kwargs)
+
+
+def consent(client):
+    response = post_form(client, CONSENT, {"consent": "y"})
+    assert response.status_code == 302, response.status_code
+    return response
+
+
+def review(client, url: str):
+    """Confirm having read the agreement at `url`; lands on its sign page."""
+    response = post_form(client, url)
+    assert response.status_code == 302 and response.location.endswith("/sign"), response.status_code
+    return response
+
+
+def signed_in_signer(app, client, email: str = "sam@example.org", **kwargs) -> tuple[int, int]:
+    user_id, org_id = make_signer_org(app, email, **kwargs)
+    response = sign_in(client, email)
+    assert response.status_code == 302, response.status_code
+    return user_id, org_id
+
+
+def sign_user_agreements(app, user_id: int) -> None:
+    """Give the user's consent and click-sign both user agreements straight through the services
+    (for tests that need a user past this task, e.g. the "Go to CQMR" gate)."""
+    with app.app_context():
+        if current_version("aua") is None:
+            documents.load_samples()
+        user = db.session.get(User, user_id)
+        from cqmr_wizard.models import Membership
+
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
+        client = ClientInfo("127.0.0.1", "tests")
+        give_consent(user, client)
+        for kind in documents.USER_KINDS:
+            version = current_version(kind)
+            record_review(user, version, client, membership.organization_id if membership else None)
+            sign_user_agreement(
+                user, membership, kind, version.id, version.content_sha256, user.full_name, client
+            )
+
+
+def sign_directly(app, user_id: int, kind: str) -> None:
+    """Record an organization signature of `kind`'s current version through the service that
+    stores it (test set-up only: no HTTP, and a placeholder second-factor step)."""
+    from cqmr_wizard.agreements.consent import active_consent
+    from cqmr_wizard.agreements.signing import record_signature
+    from cqmr_wizard.models import Membership
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
+        client = ClientInfo("127.0.0.1", "tests")
+        consent = active_consent(user_id) or give_consent(user, client)
+        version = current_version(kind)
+        review = record_review(user, version, client, membership.organization_id)
+        record_signature(user, membership, version, consent, review, user.full_name, "Director", 0, client)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def audit_events(app, event_type: str) -> list[dict]:
+    with app.app_context():
+        rows = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.event_type == event_type).order_by(AuditEvent.id)
+        ).all()
+        return [
+            {"actor_id": r.actor_id, "organization_id": r.organization_id, **json.loads(r.details)}
+            for r in rows
+        ]
+
+
+def attachments(message) -> dict[str, bytes]:
+    """A mail's attachments by filename."""
+    return {
+        part.get_filename(): part.get_payload(decode=True) for part in message.walk() if part.get_filename()
+    }
+
+
+def tiny_pdf(pages: int = 1, padding: int = 0) -> bytes:
+    """A real, parseable PDF (made with fpdf2) with `padding` extra bytes of text."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_compression(False)
+    for n in range(pages):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=12)
+        pdf.cell(0, 10, f"Signed on paper, page {n + 1}")
+        if padding and n == 0:
+            pdf.ln(12)
+            pdf.set_font("Helvetica", size=1)
+            pdf.multi_cell(0, 1, "x " * (padding // 2))
+    return bytes(pdf.output())
+
+
+SAMPLES = Path(documents.SAMPLE_DIRECTORY)

@@ -1,0 +1,128 @@
+"""Every view declares who may use it; the declaration is enforced before the view runs."""
+
+import pytest
+from sqlalchemy import update
+
+from cqmr_wizard.access import Access, allow, view_access
+from cqmr_wizard.extensions import db
+from cqmr_wizard.models import User
+
+from .helpers import csrf_from, make_organization, make_user, sign_in
+
+SIGN_IN = "/sign-in"
+TASKS = "/tasks"
+SECOND_FACTOR = "/two-step-verification/"
+ORGANIZATION_LEVELS = (Access.MEMBER, Access.ORG_ADMIN, Access.SIGNER)
+
+
+def visitor(app, kind: str):
+    """A client for one kind of visitor, signed in as far as that kind gets."""
+    client = app.test_client()
+    if kind == "anonymous":
+        return client
+    email = f"{kind}@example.org"
+    user_id = make_user(app, email)
+    roles = {"member": ("submitter",), "admin": ("admin",), "signer": ("signer",)}.get(kind)
+    if roles:
+        make_organization(app, user_id, roles=roles)
+    if kind == "operator":
+        with app.app_context():
+            db.session.execute(update(User).where(User.id == user_id).values(is_operator=True))
+            db.session.commit()
+    response = sign_in(client, email, second_factor=kind != "password_only")
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+# What each visitor gets from a page of each level: 200, 403, or where they are sent.
+EXPECTED = {
+    #              anonymous, password_only, no_org, member, admin, signer, operator
+    Access.PUBLIC: (200, 200, 200, 200, 200, 200, 200),
+    Access.ANONYMOUS: (200, TASKS, TASKS, TASKS, TASKS, TASKS, TASKS),
+    Access.SIGNED_IN: (SIGN_IN, 200, 200, 200, 200, 200, 200),
+    Access.USER: (SIGN_IN, SECOND_FACTOR, 200, 200, 200, 200, 200),
+    Access.MEMBER: (SIGN_IN, SECOND_FACTOR, TASKS, 200, 200, 200, 403),
+    Access.ORG_ADMIN: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 200, 403, 403),
+    Access.SIGNER: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 403, 200, 403),
+    Access.OPERATOR: (SIGN_IN, SECOND_FACTOR, 403, 403, 403, 403, 200),
+    None: (403, 403, 403, 403, 403, 403, 403),  # a view that declares nothing
+}
+KINDS = ("anonymous", "password_only", "no_org", "member", "admin", "signer", "operator")
+
+
+def outcome(response):
+    if response.status_code == 302:
+        return response.location.split("?")[0]
+    return response.status_code
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_level_admits_exactly_its_visitors(app_factory, kind):
+    app = app_factory()
+    for level in EXPECTED:
+        name = level.name if level else "UNDECLARED"
+
+        def view():
+            return "inside"
+
+        app.add_url_rule(f"/probe/{name}", f"probe_{name}", allow(level)(view) if level else view)
+    client = visitor(app, kind)
+    seen, wanted = {}, {}
+    for level, expected in EXPECTED.items():
+        name = level.name if level else "UNDECLARED"
+        seen[name] = outcome(client.get(f"/probe/{name}"))
+        wanted[name] = expected[KINDS.index(kind)]
+    assert seen == wanted
+
+
+def test_every_route_of_the_app_declares_who_may_use_it(app):
+    undeclared = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if view_access(rule.endpoint) is None:
+                undeclared.append(rule.rule)
+    assert undeclared == []
+
+
+def pages_by_level(app) -> dict[Access, list[str]]:
+    """The app's own GET pages without URL parameters, grouped by declared level."""
+    pages: dict[Access, list[str]] = {}
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.arguments or "GET" not in rule.methods or rule.endpoint == "static":
+                continue
+            pages.setdefault(view_access(rule.endpoint), []).append(rule.rule)
+    return pages
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "password_only", "no_org", "member", "operator"])
+def test_the_apps_pages_refuse_whom_their_level_refuses(app_factory, kind):
+    """Run the table above over the real pages, for every outcome that is a refusal."""
+    app = app_factory()
+    client = visitor(app, kind)
+    checked = 0
+    for level, paths in pages_by_level(app).items():
+        expected = EXPECTED[level][KINDS.index(kind)]
+        if expected == 200 or level is Access.ANONYMOUS:
+            continue
+        for path in paths:
+            assert outcome(client.get(path)) == expected, (path, level)
+            checked += 1
+    assert checked > 0
+
+
+def test_a_refused_form_post_is_sent_to_sign_in_without_a_return_address(app, client):
+    token = csrf_from(client.get(SIGN_IN).get_data(as_text=True))
+    response = client.post(
+        "/onboarding/eligibility", data={"csrf_token": token, "eligibility": "covered_entity"}
+    )
+    assert response.status_code == 302 and response.location == SIGN_IN
+    response = client.post("/sign-out-everywhere", data={"csrf_token": token})
+    assert response.status_code == 302 and response.location == SIGN_IN
+
+
+def test_posts_without_a_csrf_token_are_refused(app):
+    client = visitor(app, "admin")
+    response = client.post("/onboarding/details/legal-name", data={"legal_name": "Forged"})
+    assert response.status_code == 400
+    assert "This form has expired or was not sent from this site" in response.get_data(as_text=True)

@@ -1,0 +1,176 @@
+"""The append-only, hash-chained audit log and the command that verifies it."""
+
+import json
+import threading
+import time
+
+from sqlalchemy import select, text
+
+from cqmr_wizard import audit
+from cqmr_wizard.audit import GENESIS_HASH, event_hash, verify_chain
+from cqmr_wizard.extensions import db
+from cqmr_wizard.models import AuditEvent, User
+
+from .helpers import make_user, sign_in
+
+
+def all_events(app) -> list[AuditEvent]:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+
+
+def tamper(app, sql: str, **params) -> None:
+    """Change audit rows behind the app's back, as someone with direct database access could."""
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # skips triggers
+        conn.execute(text(sql), params)
+
+
+def record_some(app, count: int = 3) -> None:
+    with app.app_context():
+        for n in range(count):
+            audit.record("test.event", details={"n": n, "note": "ünïcode ✓"})
+        db.session.commit()
+
+
+def test_each_event_links_to_the_one_before(app):
+    record_some(app)
+    events = all_events(app)
+    assert [e.prev_hash for e in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+    for event in events:
+        assert event.hash == event_hash(event)
+        assert event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset().total_seconds() == 0
+    assert json.loads(events[2].details) == {"n": 2, "note": "ünïcode ✓"}
+    with app.app_context():
+        assert verify_chain() == audit.ChainResult(True, 3)
+
+
+def test_an_event_is_part_of_its_callers_transaction(app):
+    with app.app_context():
+        audit.record("test.rolled_back")
+        db.session.rollback()
+        audit.record("test.kept")
+        db.session.commit()
+        assert verify_chain().ok
+    assert [e.event_type for e in all_events(app)] == ["test.kept"]
+
+
+def test_events_from_requests_carry_who_where_and_which_request(app, client):
+    user_id = make_user(app)
+    client.get("/sign-in")
+    sign_in(client)
+    [event] = [e for e in all_events(app) if e.event_type == "auth.signed_in"]
+    assert event.actor_id == event.subject_user_id == user_id
+    assert event.ip_address == "127.0.0.1"
+    assert event.user_agent.startswith("Werkzeug/")
+    assert len(event.request_id) == 16
+
+
+def test_altered_content_is_found(app):
+    record_some(app)
+    second = all_events(app)[1]
+    tamper(app, "UPDATE audit_event SET details = :details WHERE id = :id", details='{"n":99}', id=second.id)
+    with app.app_context():
+        result = verify_chain()
+    assert not result.ok
+    assert (result.first_broken_id, result.checked) == (second.id, 1)
+    assert "content does not match its hash" in result.reason
+
+
+def test_a_removed_row_is_found(app):
+    record_some(app)
+    first, second, third = all_events(app)
+    tamper(app, "DELETE FROM audit_event WHERE id = :id", id=second.id)
+    with app.app_context():
+        result = verify_chain()
+    assert not result.ok and result.first_broken_id == third.id
+    assert "does not link to the row before it" in result.reason
+
+
+def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(app):
+    record_some(app)
+    first, second, third = all_events(app)
+    with app.app_context():
+        row = db.session.get(AuditEvent, second.id)
+        db.session.expunge(row)
+        row.details = '{"n":99}'
+        forged = event_hash(row)
+    tamper(
+        app,
+        "UPDATE audit_event SET details = :details, hash = :hash WHERE id = :id",
+        details=row.details,
+        hash=forged,
+        id=second.id,
+    )
+    with app.app_context():
+        result = verify_chain()
+    assert not result.ok and result.first_broken_id == third.id
+
+
+def test_verifying_in_batches(app):
+    record_some(app, 7)
+    with app.app_context():
+        assert verify_chain(batch=2) == audit.ChainResult(True, 7)
+
+
+def test_verifying_leaves_the_callers_objects_alone(app):
+    user_id = make_user(app)
+    record_some(app)
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert verify_chain(batch=1).ok
+        assert user in db.session
+        assert user.email == "pat@example.org"
+
+
+def test_verify_command(app):
+    runner = app.test_cli_runner()
+    record_some(app)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0
+    assert "Audit chain intact: 3 events verified." in result.output
+
+    second = all_events(app)[1]
+    tamper(app, "UPDATE audit_event SET event_type = 'test.forged' WHERE id = :id", id=second.id)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"Audit chain BROKEN at event {second.id}" in result.output
+    assert "1 events before it verified" in result.output
+
+
+def test_concurrent_writers_never_fork_the_chain(app):
+    """Two workers appending at once must chain one after the other, not both onto the same row."""
+    record_some(app, 1)
+    first_has_written = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with app.app_context():
+                audit.record("test.first")
+                first_has_written.set()
+                time.sleep(0.5)  # the second writer starts meanwhile
+                db.session.commit()
+        except BaseException as error:  # reported below
+            errors.append(error)
+            first_has_written.set()
+
+    def second() -> None:
+        try:
+            first_has_written.wait()
+            with app.app_context():
+                audit.record("test.second")
+                db.session.commit()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert [e.event_type for e in all_events(app)] == ["test.event", "test.first", "test.second"]
+    with app.app_context():
+        assert verify_chain() == audit.ChainResult(True, 3)

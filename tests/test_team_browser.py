@@ -1,0 +1,114 @@
+"""Browser journey: an administrator invites a person; the person opens the emailed link,
+creates an account, sets up two-step verification by scanning the QR code, and shows as
+ready on the team page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from .agreement_helpers import load_agreements
+from .browser import choose
+from .helpers import PASSWORD, link_from, stored_secret, totp_now
+from .team_support import admin_with_org
+
+pytestmark = pytest.mark.browser
+
+ADMIN = "admin@alpha.example.org"
+INVITEE = "bea@alpha.example.org"
+
+
+def secret_from_qr(locator, path) -> str:
+    """Decode the QR code on the page as a phone would: screenshot → zbarimg → otpauth URI."""
+    locator.screenshot(path=str(path))
+    uri = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    parts = urlsplit(uri)
+    assert parts.scheme == "otpauth" and parts.netloc == "totp", uri
+    return parse_qs(parts.query)["secret"][0]
+
+
+def test_invited_person_joins_sets_up_mfa_and_is_ready(live_server, page, chromium, mailbox, tmp_path):
+    admin_with_org(live_server.app)
+    load_agreements(live_server.app)
+    page.goto(live_server("/sign-in"))
+    page.get_by_label("Email address").fill(ADMIN)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Security code").fill(totp_now(stored_secret(live_server.app, ADMIN)))
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Team").click()
+    expect(page.locator("h1")).to_have_text("Invite your team")
+    page.get_by_role("link", name="Invite a person").click()
+    # Without roles the page says what is missing and keeps the answers.
+    page.get_by_label("Full name").fill("Bea Builder")
+    page.get_by_label("Email address").fill(INVITEE)
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page).to_have_title(re.compile("^Error: "))
+    expect(page.locator("#error-summary").get_by_text("Select at least one role")).to_be_visible()
+    choose(page, "Authorized signer")
+    choose(page, "Report viewer")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text(f"An invitation was sent to {INVITEE}")).to_be_visible()
+    expect(page.locator(f'tr[data-email="{INVITEE}"] .cqmr-readiness')).to_have_text("Invited")
+
+    link = link_from(mailbox.last_to(INVITEE), "/invitations/")
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        bea = context.new_page()
+        bea.goto(live_server(link))
+        expect(bea.get_by_role("heading", name="Join Alpha Clinic")).to_be_visible()
+        assert bea.get_by_label("Full name").input_value() == "Bea Builder"
+        assert bea.locator("#invited-email").text_content().strip() == INVITEE
+        bea.get_by_label("Create a password").fill(PASSWORD)
+        bea.get_by_role("button", name="Create account and join").click()
+
+        expect(bea.get_by_role("heading", name="Set up two-step verification")).to_be_visible()
+        secret = secret_from_qr(bea.locator(".cqmr-qr svg"), tmp_path / "qr.png")
+        bea.get_by_label("Security code").fill(totp_now(secret))
+        bea.get_by_role("button", name="Continue").click()
+
+        expect(bea.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+        # The page asks for one of the codes back, by its number, to show they were saved.
+        asked = bea.locator('label[for="recovery_code"]').text_content()
+        position = int(re.search(r"Recovery code (\d+)", asked).group(1))
+        code = bea.get_by_label("Your recovery codes").locator("li").nth(position - 1).text_content()
+        bea.locator("#recovery_code").fill(code.strip())
+        bea.get_by_role("button", name="Continue").click()
+        bea.wait_for_url(live_server("/tasks"))
+        expect(bea.get_by_role("heading", name="Onboarding for Alpha Clinic")).to_be_visible()
+        assert bea.get_by_role("link", name="Invite your team").count() == 0  # read-only for her
+        expect(bea.locator("#status-mfa")).to_have_text("Completed")
+        page.reload()  # a member now, but not ready until her own agreements are signed
+        expect(page.locator(f'tr[data-email="{INVITEE}"] .cqmr-readiness')).to_have_text("Not ready yet")
+
+        # Her own agreements: consent once, then read and click-sign each.
+        bea.get_by_role("link", name="Sign your user agreements").click()
+        for _ in range(2):
+            bea.get_by_role("link", name=re.compile("^Read and sign")).first.click()
+            bea.wait_for_url(re.compile(r"/agreements/(consent|yours/[a-z-]+)"))
+            if "/agreements/consent" in bea.url:
+                bea.locator('label[for="consent"]').click()
+                bea.get_by_role("button", name="Continue").click()
+            bea.get_by_role("button", name="I have read it: continue to sign").click()
+            bea.locator("#full_name").fill("Bea Builder")
+            bea.locator('label[for="agree"]').click()
+            bea.get_by_role("button", name="Sign the agreement").click()
+            bea.get_by_role("link", name="Continue").click()
+        bea.get_by_role("link", name="Your tasks").first.click()
+        expect(bea.locator("#status-user_agreements")).to_have_text("Completed")
+    finally:
+        context.close()
+
+    page.reload()
+    row = page.locator(f'tr[data-email="{INVITEE}"]')
+    expect(row.locator(".cqmr-readiness")).to_have_text("Ready")
+    assert "Authorized signer, Report viewer" in row.text_content()
+    page.get_by_role("link", name="Your tasks").first.click()
+    expect(page.locator("#status-team")).to_have_text("Completed")
