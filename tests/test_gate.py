@@ -67,7 +67,7 @@ def sign_organization_agreements(app, user_id: int, org_id: int) -> None:
         for step, kind in enumerate(documents.ORGANIZATION_KINDS, start=1):
             version = current_version(kind)
             record_review(user, version, client, org_id)
-            consent, review = signing._ready(user, version)
+            consent, review = signing.ready_to_sign(user, version)
             signing.record_signature(
                 user, membership, version, consent, review, user.full_name, "Director", step, client
             )

@@ -49,7 +49,8 @@ class CodeRefused(AgreementError):
     """The step-up TOTP code was wrong, replayed, or the second factor is throttled."""
 
 
-def _ready(user: User, version: AgreementVersion) -> tuple[ElectronicConsent, AgreementReview]:
+def ready_to_sign(user: User, version: AgreementVersion) -> tuple[ElectronicConsent, AgreementReview]:
+    """The signer's live consent and review of `version`; raise if either is missing."""
     consent = active_consent(user.id)
     if consent is None:
         raise ConsentRequired("Give your consent to use electronic records and signatures before you sign")
@@ -92,7 +93,7 @@ def check_step_up(user: User, code: str) -> int:
     try:
         # The MFA service checks throttling, the code and the once-only step under the
         # account's lock, and leaves the commit to us, so the step and the signature land together.
-        _, match = mfa._check_code(user, code, "sign_agreement")
+        _, match = mfa.check_code(user, code, "sign_agreement")
     except mfa.MfaError as error:
         refused = CodeRefused(error.message, "code")
         refused.status = error.status
@@ -114,7 +115,7 @@ def sign_organization_agreement(
     """Sign an organization agreement electronically, with a fresh second-factor code."""
     org = require_signer(user, membership)
     version = require_current(kind, version_id, content_sha256)
-    consent, review = _ready(user, version)
+    consent, review = ready_to_sign(user, version)
     refuse_if_taken(org, version)
     # Take the account's second-factor lock first: a double click waits here, then finds the
     # signature its twin made, instead of reading as a replayed code.
@@ -178,7 +179,7 @@ def sign_user_agreement(
 ) -> UserSignature:
     """Click-sign one of the person's own user agreements."""
     version = require_current(kind, version_id, content_sha256)
-    consent, review = _ready(user, version)
+    consent, review = ready_to_sign(user, version)
     signature = UserSignature(
         agreement_version_id=version.id,
         content_sha256=version.content_sha256,

@@ -18,6 +18,15 @@ TOKEN_PROBLEMS = {
 }
 
 
+def link_problem(error: tokens.TokenError, purpose: str):
+    """The page for a link that cannot be used: 404 if unknown, 410 if used or expired."""
+    status = 404 if error.reason == "unknown" else 410
+    page = render_template(
+        "auth/link_problem.html", problem=TOKEN_PROBLEMS[error.reason], reason=error.reason, purpose=purpose
+    )
+    return page, status
+
+
 @bp.route("/sign-up", methods=["GET", "POST"])
 @allow(Access.ANONYMOUS)
 def sign_up():
@@ -62,12 +71,7 @@ def verify_email(token: str):
     try:
         services.verify_email(token)
     except tokens.TokenError as error:
-        return render_template(
-            "auth/link_problem.html",
-            problem=TOKEN_PROBLEMS[error.reason],
-            reason=error.reason,
-            purpose="verify",
-        ), 410 if error.reason != "unknown" else 404
+        return link_problem(error, "verify")
     flash("Your email address is confirmed. You can now sign in.", "success")
     if current_user.is_authenticated:
         return redirect(url_for("main.tasks"))
@@ -139,12 +143,7 @@ def reset_password(token: str):
     try:
         tokens.peek_token(token, tokens.RESET_PASSWORD)
     except tokens.TokenError as error:
-        return render_template(
-            "auth/link_problem.html",
-            problem=TOKEN_PROBLEMS[error.reason],
-            reason=error.reason,
-            purpose="reset",
-        ), 410 if error.reason != "unknown" else 404
+        return link_problem(error, "reset")
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
@@ -152,12 +151,7 @@ def reset_password(token: str):
         except services.AccountError as error:
             add_error(form, error.field, error.message)
         except tokens.TokenError as error:
-            return render_template(
-                "auth/link_problem.html",
-                problem=TOKEN_PROBLEMS[error.reason],
-                reason=error.reason,
-                purpose="reset",
-            ), 410
+            return link_problem(error, "reset")
         else:
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))

@@ -54,9 +54,9 @@ def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
         if state.task.scope == "user":
             who = "You"
         elif state.task.actionable(facts):
-            who = "You, as your organization's administrator"
+            who = f"You, as {state.task.done_by}"
         else:
-            who = "Your organization's administrator"
+            who = state.task.done_by[0].upper() + state.task.done_by[1:]
         missing.append(MissingTask(state.task.key, state.task.title, state.status.value, who))
     return missing
 

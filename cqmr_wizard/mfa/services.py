@@ -140,7 +140,7 @@ def _fail(
     raise MfaError(message)
 
 
-def _check_code(
+def check_code(
     user: User, code: str, purpose: str, state: str = ACTIVE
 ) -> tuple[TotpCredential, totp.Match]:
     """Check a TOTP code against the user's credential in `state`; on success the step is
@@ -207,7 +207,7 @@ def restart_enrollment(user: User) -> TotpCredential:
 def confirm_enrollment(user: User, code: str) -> Enrolled:
     """Activate the pending credential once a code from it checks out; replaces any active one.
     A first enrollment also issues recovery codes (returned in plain text this once)."""
-    pending, match = _check_code(user, code, "enrollment", PENDING)
+    pending, match = check_code(user, code, "enrollment", PENDING)
     old = credential(user.id, ACTIVE)
     if old is not None:
         db.session.delete(old)
@@ -241,7 +241,7 @@ def mark_passed(method: str) -> None:
 def pass_challenge(user: User, code: str) -> int:
     """Check the sign-in code; on success mark the session fully signed in. Returns the clock
     offset in steps (0 when the device's clock is right)."""
-    _, match = _check_code(user, code, "sign_in")
+    _, match = check_code(user, code, "sign_in")
     record("mfa.challenge_passed", user, method="totp", clock_offset_steps=match.offset)
     db.session.commit()
     mark_passed("totp")
@@ -277,7 +277,7 @@ def pass_recovery_challenge(user: User, typed: str) -> int:
 
 def reauthenticate(user: User, code: str) -> int:
     """A fresh code before changing the second factor; returns the clock offset in steps."""
-    _, match = _check_code(user, code, "reauthenticate")
+    _, match = check_code(user, code, "reauthenticate")
     record("mfa.challenge_passed", user, method="totp", purpose="reauthenticate")
     db.session.commit()
     session["mfa_verified_at"] = utcnow().isoformat()

@@ -148,6 +148,7 @@ TASKS: list[TaskDefinition] = [
         "the MiHIN Terms of Service, here or on paper.",
         depends_on=("details",),
         actionable=_admin_or_signer,
+        done_by="your organization's administrator or authorized signer",
     ),
     TaskDefinition(
         key="mfa",

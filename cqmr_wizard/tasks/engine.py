@@ -82,6 +82,8 @@ class TaskDefinition:
     depends_on: tuple[str, ...] = ()
     # Who may work on it; others see its status only.
     actionable: Callable[[Facts], bool] = field(default=lambda facts: True)
+    # Who does an organization task, as the gate's refusal page names them.
+    done_by: str = "your organization's administrator"
 
 
 @dataclass(frozen=True)
