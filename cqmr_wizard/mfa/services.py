@@ -140,9 +140,7 @@ def _fail(
     raise MfaError(message)
 
 
-def check_code(
-    user: User, code: str, purpose: str, state: str = ACTIVE
-) -> tuple[TotpCredential, totp.Match]:
+def check_code(user: User, code: str, purpose: str, state: str = ACTIVE) -> tuple[TotpCredential, totp.Match]:
     """Check a TOTP code against the user's credential in `state`; on success the step is
     claimed and the counters cleared, and the caller commits with its own change."""
     now = utcnow()
