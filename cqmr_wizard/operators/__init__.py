@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("operators", __name__, url_prefix="/operator")
 
-from . import audit_views, dashboard, organization  # noqa: E402,F401
+from . import audit_views, dashboard, organization, uploads  # noqa: E402,F401

@@ -88,3 +88,14 @@ class SuspendForm(FlaskForm):
         ],
         description="The organization's members see this reason on their task list.",
     )
+
+
+class RejectUploadForm(FlaskForm):
+    reason = TextAreaField(
+        "Why can this signed copy not be accepted?",
+        validators=[
+            DataRequired(message="Enter the reason the signed copy cannot be accepted"),
+            Length(max=2000, message="The reason must be 2000 characters or fewer"),
+        ],
+        description="The signer receives this reason by email, so say what they need to fix.",
+    )

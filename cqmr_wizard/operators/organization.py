@@ -31,6 +31,7 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         form=suspend_form,
         suspend_form=suspend_form or SuspendForm(),
         reactivate_form=ConfirmForm(prefix="reactivate"),
+        verify_form=ConfirmForm,
         roles=ROLES,
         eligibility=ELIGIBILITY_CHOICES,
         types=ORGANIZATION_TYPES,
