@@ -19,6 +19,8 @@ OPERATOR_GETS = [
     "/operator/organizations/{org}",
     "/operator/organizations/{org}/members/{user}/reset-second-factor",
     "/operator/organizations/{org}/signatures/1/certificate.pdf",
+    "/operator/organizations/{org}/uploads/1.pdf",
+    "/operator/organizations/{org}/uploads/1/reject",
     "/operator/audit",
     "/operator/audit.csv",
     "/operator/training",
@@ -28,6 +30,8 @@ OPERATOR_POSTS = [
     "/operator/organizations/{org}/suspend",
     "/operator/organizations/{org}/reactivate",
     "/operator/organizations/{org}/members/{user}/reset-second-factor",
+    "/operator/organizations/{org}/uploads/1/verify",
+    "/operator/organizations/{org}/uploads/1/reject",
     "/operator/training",
     "/operator/training/1/withdraw",
 ]
@@ -38,7 +42,10 @@ def test_every_operator_route_is_declared_operator_only(app):
         endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/operator")}
         assert endpoints, "no operator routes"
         assert {e: view_access(e) for e in endpoints} == {e: Access.OPERATOR for e in endpoints}
-    listed = {re.sub(r"\{\w+\}|\d+", "x", u) for u in OPERATOR_GETS + OPERATOR_POSTS}
+    listed = {
+        re.sub(r"\{\w+\}|\d+", "x", u).replace("x.pdf", "certificate.pdf")
+        for u in OPERATOR_GETS + OPERATOR_POSTS
+    }
     routes = {
         re.sub(r"<[^>]+>", "x", r.rule).replace("x.pdf", "certificate.pdf")
         for r in app.url_map.iter_rules()

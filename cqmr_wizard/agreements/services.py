@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
+from ..members import active_members_with_role
 from ..models import (
     AgreementReview,
     AgreementUpload,
     AgreementVersion,
     Membership,
-    MembershipRole,
     Organization,
     Signature,
     User,
@@ -60,19 +60,7 @@ class NotReviewed(AgreementError):
 
 def signers_of(org: Organization) -> list[User]:
     """The organization's members who hold the Authorized signer role."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .join(MembershipRole, MembershipRole.membership_id == Membership.id)
-            .where(
-                Membership.organization_id == org.id,
-                MembershipRole.role == "signer",
-                User.deactivated_at.is_(None),
-            )
-            .order_by(User.full_name, User.id)
-        )
-    )
+    return active_members_with_role(org.id, "signer")
 
 
 def designated_signer(org: Organization) -> User | None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from .. import audit
 from ..extensions import db
 from ..mail import external_url, send_mail
+from ..members import active_members_with_role
 from ..models import Invitation, JoinRequest, Membership, MembershipRole, Organization, User
 from ..models.base import utcnow
 from ..models.organizations import ROLES
@@ -69,18 +70,7 @@ def can_set_aside(membership: Membership | None) -> bool:
 
 
 def _admins(organization_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .join(MembershipRole, MembershipRole.membership_id == Membership.id)
-            .where(
-                Membership.organization_id == organization_id,
-                MembershipRole.role == "admin",
-                User.deactivated_at.is_(None),
-            )
-        )
-    )
+    return active_members_with_role(organization_id, "admin")
 
 
 def request_to_join(user: User, membership: Membership | None, org: Organization) -> JoinRequest:
