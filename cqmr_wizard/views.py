@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import Response, render_template
 from flask_wtf import FlaskForm
 
 
@@ -18,3 +18,12 @@ def add_error(form: FlaskForm, field: str | None, message: str) -> None:
         form[field].errors = [*form[field].errors, message]
     else:
         form.form_errors.append(message)
+
+
+def pdf_download(data: bytes, filename: str) -> Response:
+    """A PDF sent as a download named `filename`."""
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -4,14 +4,12 @@ agreement version, produce the signed copy and the certificate, and mail them to
 from __future__ import annotations
 
 import logging
-import smtplib
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
-from ..mail import send_mail
 from ..mfa import guard
 from ..mfa import services as mfa
 from ..models import (
@@ -28,8 +26,8 @@ from ..models import (
 from ..models.agreements import UPLOAD_REJECTED
 from ..models.base import utcnow
 from . import pdf
-from .consent import active_consent, disclosure
-from .documents import sha256_hex
+from .completion import attach_documents, send_signed_copies
+from .consent import active_consent
 from .evidence import ClientInfo
 from .services import (
     AgreementError,
@@ -42,7 +40,6 @@ from .services import (
 )
 
 log = logging.getLogger(__name__)
-AnySignature = Signature | UserSignature
 
 
 class CodeRefused(AgreementError):
@@ -129,6 +126,37 @@ def sign_organization_agreement(
     return record_signature(user, membership, version, consent, review, typed_name, title, step, client)
 
 
+def _evidence(
+    user: User,
+    membership: Membership | None,
+    version: AgreementVersion,
+    consent: ElectronicConsent,
+    review: AgreementReview,
+    typed_name: str,
+    client: ClientInfo,
+) -> dict:
+    """The evidence every signature records, organization or user; documents come later."""
+    return {
+        "agreement_version_id": version.id,
+        "content_sha256": version.content_sha256,
+        "signer_id": user.id,
+        "signer_email": user.email,
+        "signer_roles": ",".join(sorted(membership.roles)) if membership else "",
+        "typed_name": typed_name,
+        "consent_id": consent.id,
+        "viewed_at": review.viewed_at,
+        "consented_at": consent.consented_at,
+        "signed_at": utcnow(),
+        "ip_address": client.ip_address,
+        "user_agent": client.user_agent,
+        "session_hash": client.session_hash,
+        "signed_copy_sha256": "",
+        "certificate_sha256": "",
+        "signed_copy_pdf": b"",
+        "certificate_pdf": b"",
+    }
+
+
 def record_signature(
     user: User,
     membership: Membership,
@@ -143,27 +171,11 @@ def record_signature(
     """Insert the signature; the unique constraint lets exactly one of racing requests win."""
     org = membership.organization
     signature = Signature(
-        agreement_version_id=version.id,
-        content_sha256=version.content_sha256,
+        **_evidence(user, membership, version, consent, review, typed_name, client),
         organization_id=org.id,
         organization_name=org.legal_name or f"Organization {org.id}",
-        signer_id=user.id,
-        signer_email=user.email,
-        signer_roles=",".join(sorted(membership.roles)),
-        typed_name=typed_name,
         signer_title=title,
-        consent_id=consent.id,
-        viewed_at=review.viewed_at,
-        consented_at=consent.consented_at,
-        signed_at=utcnow(),
-        ip_address=client.ip_address,
-        user_agent=client.user_agent,
-        session_hash=client.session_hash,
         totp_step=step,
-        signed_copy_sha256="",
-        certificate_sha256="",
-        signed_copy_pdf=b"",
-        certificate_pdf=b"",
     )
     return _finish(signature, version, consent, org.id, {"signer_title": title, "totp_step": step})
 
@@ -181,35 +193,19 @@ def sign_user_agreement(
     version = require_current(kind, version_id, content_sha256)
     consent, review = ready_to_sign(user, version)
     signature = UserSignature(
-        agreement_version_id=version.id,
-        content_sha256=version.content_sha256,
+        **_evidence(user, membership, version, consent, review, typed_name, client),
         organization_id=membership.organization_id if membership else None,
-        signer_id=user.id,
-        signer_email=user.email,
-        signer_roles=",".join(sorted(membership.roles)) if membership else "",
-        typed_name=typed_name,
-        consent_id=consent.id,
-        viewed_at=review.viewed_at,
-        consented_at=consent.consented_at,
-        signed_at=utcnow(),
-        ip_address=client.ip_address,
-        user_agent=client.user_agent,
-        session_hash=client.session_hash,
-        signed_copy_sha256="",
-        certificate_sha256="",
-        signed_copy_pdf=b"",
-        certificate_pdf=b"",
     )
     return _finish(signature, version, consent, signature.organization_id, {})
 
 
 def _finish(
-    signature: AnySignature,
+    signature: pdf.AnySignature,
     version: AgreementVersion,
     consent: ElectronicConsent,
     organization_id: int | None,
     extra: dict,
-) -> AnySignature:
+) -> pdf.AnySignature:
     db.session.add(signature)
     try:
         db.session.flush()
@@ -218,18 +214,7 @@ def _finish(
         raise AlreadySigned(
             f"The {version.title} ({version.display_version}) has already been signed"
         ) from None
-    signed_copy = pdf.signed_copy_pdf(signature, version)
-    signature.signed_copy_pdf = signed_copy
-    signature.signed_copy_sha256 = sha256_hex(signed_copy)
-    certificate = pdf.certificate_pdf(
-        signature,
-        version,
-        certificate_events(signature, consent),
-        consent.disclosure_version,
-        consent.disclosure_sha256,
-    )
-    signature.certificate_pdf = certificate
-    signature.certificate_sha256 = sha256_hex(certificate)
+    attach_documents(signature, version, consent)
     audit.record(
         "agreement.signed",
         actor_id=signature.signer_id,
@@ -253,77 +238,3 @@ def _finish(
     db.session.commit()
     send_signed_copies(signature, version)
     return signature
-
-
-def certificate_events(signature: AnySignature, consent: ElectronicConsent) -> list[pdf.CertificateEvent]:
-    """Every recorded step from consent to signature, oldest first."""
-    current = disclosure()
-    events = [
-        pdf.CertificateEvent(
-            consent.consented_at,
-            "Consented to electronic records and signatures",
-            f"Disclosure version {consent.disclosure_version}"
-            f"{'' if consent.disclosure_version == current.version else ' (earlier)'}; "
-            f"IP {consent.ip_address or '-'}; user agent {consent.user_agent or '-'}",
-        )
-    ]
-    reviews = db.session.scalars(
-        select(AgreementReview)
-        .where(
-            AgreementReview.user_id == signature.signer_id,
-            AgreementReview.agreement_version_id == signature.agreement_version_id,
-        )
-        .order_by(AgreementReview.viewed_at, AgreementReview.id)
-    ).all()
-    events += [
-        pdf.CertificateEvent(
-            r.viewed_at,
-            "Reviewed the full text and chose to sign",
-            f"IP {r.ip_address or '-'}; user agent {r.user_agent or '-'}",
-        )
-        for r in reviews
-    ]
-    how = (
-        f'typed name "{signature.typed_name}"'
-        + (f', title "{signature.signer_title}"' if isinstance(signature, Signature) else "")
-        + ', ticked "I agree to sign"'
-    )
-    if isinstance(signature, Signature):
-        how += f", confirmed with a fresh TOTP code (time step {signature.totp_step})"
-    events.append(
-        pdf.CertificateEvent(
-            signature.signed_at, "Signed electronically", f"{how}; IP {signature.ip_address or '-'}"
-        )
-    )
-    events.append(
-        pdf.CertificateEvent(
-            signature.signed_at, "Signed copy produced", f"SHA-256 {signature.signed_copy_sha256}"
-        )
-    )
-    return sorted(events, key=lambda e: e.at)
-
-
-def attachment_names(signature: AnySignature, version: AgreementVersion) -> tuple[str, str]:
-    base = f"{version.kind}-v{version.version_number}-{'S' if isinstance(signature, Signature) else 'U'}{signature.id}"
-    return f"{base}-signed.pdf", f"{base}-certificate.pdf"
-
-
-def send_signed_copies(signature: AnySignature, version: AgreementVersion) -> bool:
-    """Mail the signed copy and the certificate to the signer; a mail failure never undoes it."""
-    copy_name, certificate_name = attachment_names(signature, version)
-    try:
-        send_mail(
-            signature.signer_email,
-            f"Your signed copy: {version.title}",
-            "agreement_signed",
-            signature=signature,
-            version=version,
-            attachments=[
-                (copy_name, signature.signed_copy_pdf, "application/pdf"),
-                (certificate_name, signature.certificate_pdf, "application/pdf"),
-            ],
-        )
-    except (smtplib.SMTPException, OSError):
-        log.warning("could not mail the signed copy of signature %s", signature.id)
-        return False
-    return True

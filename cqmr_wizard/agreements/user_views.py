@@ -12,12 +12,12 @@ from ..models import UserSignature
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import bp, forms, services, signing
+from .completion import signature_document
 from .consent import active_consent, disclosure, give_consent, withdraw_consent
 from .documents import BY_SLUG, AgreementKind
 from .evidence import client_info
-from .signing import attachment_names
 from .verification import verify_document
-from .views import pdf_response, refusal_page
+from .views import refusal_page
 
 
 def user_kind(slug: str) -> AgreementKind:
@@ -148,15 +148,13 @@ def user_signed(signature_id: int):
 @bp.route("/yours/signatures/<int:signature_id>/signed-copy.pdf")
 @allow(Access.USER)
 def user_signed_copy(signature_id: int):
-    signature = own_signature_or_404(signature_id)
-    return pdf_response(signature.signed_copy_pdf, attachment_names(signature, signature.version)[0])
+    return signature_document(own_signature_or_404(signature_id), "signed-copy")
 
 
 @bp.route("/yours/signatures/<int:signature_id>/certificate.pdf")
 @allow(Access.USER)
 def user_certificate(signature_id: int):
-    signature = own_signature_or_404(signature_id)
-    return pdf_response(signature.certificate_pdf, attachment_names(signature, signature.version)[1])
+    return signature_document(own_signature_or_404(signature_id), "certificate")
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -1,22 +1,19 @@
-"""Organization agreements: who signs, reading, signing with a fresh code, paper copies, downloads."""
+"""Organization agreements: who signs, reading, signing with a fresh code, paper copies."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from ..access import Access, allow, view_access
 from ..errors import MESSAGES
-from ..extensions import csrf, db
-from ..models import Signature
+from ..extensions import csrf
 from ..views import add_error, render_form
 from . import bp, forms, services, signing, uploads
 from .consent import active_consent
 from .documents import BY_SLUG, AgreementKind
 from .evidence import client_info
-from .pdf import agreement_pdf
-from .signing import attachment_names
 
 
 def organization_kind(slug: str) -> AgreementKind:
@@ -251,56 +248,3 @@ def upload(slug: str):
         limit=uploads.size_text(uploads.max_upload_bytes()),
     )
     return (page, status) if form.errors else page
-
-
-@bp.route("/organization/signed/<int:signature_id>")
-@allow(Access.MEMBER)
-def signed(signature_id: int):
-    signature = organization_signature_or_404(signature_id)
-    return render_template(
-        "agreements/signed.html", signature=signature, version=signature.version, scope="organization"
-    )
-
-
-def organization_signature_or_404(signature_id: int) -> Signature:
-    signature = db.session.get(Signature, signature_id)
-    if signature is None or signature.organization_id != g.membership.organization_id:
-        abort(404)
-    return signature
-
-
-def pdf_response(data: bytes, filename: str) -> Response:
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-@bp.route("/organization/signatures/<int:signature_id>/signed-copy.pdf")
-@allow(Access.MEMBER)
-def signed_copy(signature_id: int):
-    signature = organization_signature_or_404(signature_id)
-    return pdf_response(signature.signed_copy_pdf, attachment_names(signature, signature.version)[0])
-
-
-@bp.route("/organization/signatures/<int:signature_id>/certificate.pdf")
-@allow(Access.MEMBER)
-def certificate(signature_id: int):
-    signature = organization_signature_or_404(signature_id)
-    return pdf_response(signature.certificate_pdf, attachment_names(signature, signature.version)[1])
-
-
-@bp.route("/<slug>.pdf")
-@allow(Access.USER)
-def agreement_download(slug: str):
-    """The current text as a PDF, to read, keep, or sign on paper."""
-    kind = BY_SLUG.get(slug)
-    version = services.current_version(kind.key) if kind else None
-    if version is None:
-        abort(404)
-    org_name = None
-    if kind.scope == "organization":
-        membership = g.membership
-        org_name = (membership.organization.legal_name if membership else None) or "your organization"
-    return pdf_response(agreement_pdf(version, org_name), f"{kind.key}-v{version.version_number}.pdf")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from .. import audit
@@ -14,7 +14,7 @@ from ..mfa import services as mfa_services
 from ..mfa.forms import ReauthenticateForm
 from ..models import Membership, Organization
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
-from ..views import add_error
+from ..views import add_error, pdf_download
 from . import bp, services
 from .forms import SuspendForm
 from .profile import find_signature, load_profile
@@ -143,8 +143,4 @@ def signature_document(org_id: int, signature_id: int, kind: str):
     )
     db.session.commit()
     body = signature.certificate_pdf if kind == "certificate" else signature.signed_copy_pdf
-    return Response(
-        body,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="signature-{signature_id}-{kind}.pdf"'},
-    )
+    return pdf_download(body, f"signature-{signature_id}-{kind}.pdf")

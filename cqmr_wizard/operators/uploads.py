@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -15,7 +15,7 @@ from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..models import AgreementUpload
 from ..models.agreements import UPLOAD_PENDING
-from ..views import add_error, render_form
+from ..views import add_error, pdf_download, render_form
 from . import bp
 from .forms import RejectUploadForm
 
@@ -51,11 +51,7 @@ def upload_document(org_id: int, upload_id: int):
         details={"upload_id": upload.id},
     )
     db.session.commit()
-    return Response(
-        path.read_bytes(),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="upload-{upload.id}.pdf"'},
-    )
+    return pdf_download(path.read_bytes(), f"upload-{upload.id}.pdf")
 
 
 @bp.route("/organizations/<int:org_id>/uploads/<int:upload_id>/verify", methods=["POST"])

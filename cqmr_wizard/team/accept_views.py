@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Invitation, Membership
 from ..models.organizations import ROLES
 from ..views import add_error, render_form
-from . import bp, invitations, services
+from . import acceptance, bp, invitations, services
 from .forms import AcceptAccountForm
 
 PROBLEMS = {
@@ -57,7 +57,7 @@ def _roles(invitation: Invitation) -> list[str]:
 @allow(Access.PUBLIC)
 def accept(token: str):
     try:
-        invitation = invitations.find_by_token(token)
+        invitation = acceptance.find_by_token(token)
     except invitations.InvitationError as error:
         return problem_page(error.reason)
     if current_user.is_authenticated:
@@ -80,7 +80,7 @@ def accept(token: str):
     form = AcceptAccountForm(data={"full_name": invitation.full_name})
     if form.validate_on_submit():
         try:
-            user = invitations.accept_with_new_account(invitation, form.full_name.data, form.password.data)
+            user = acceptance.accept_with_new_account(invitation, form.full_name.data, form.password.data)
         except services.TeamError as error:
             add_error(form, error.field, error.message)
         except invitations.InvitationError as error:
@@ -121,7 +121,7 @@ def _accept_signed_in(invitation: Invitation, membership: Membership | None):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            invitations.accept(invitation, current_user)
+            acceptance.accept(invitation, current_user)
         except invitations.InvitationError as error:
             return problem_page(error.reason)
         flash(f"You are now a member of {invitations.organization_name(invitation)}.", "success")

@@ -1,4 +1,4 @@
-"""Invitations: create, resend, revoke and accept. The link's token carries 256 random bits
+"""Invitations: create, resend and revoke (acceptance is in acceptance.py). The link's token carries 256 random bits
 and is stored only as its SHA-256; the invitation row binds it to one organization and email."""
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
 from .. import audit
-from ..auth.passwords import hash_password, password_problem
 from ..extensions import db
 from ..mail import external_url, send_mail
-from ..models import Invitation, InvitationSend, Membership, MembershipRole, Organization, User
+from ..models import Invitation, InvitationSend, Membership, User
 from ..models.base import utcnow
 from .services import TeamError, lock_organization, ordered_roles, role_names
 
@@ -50,7 +48,7 @@ class RateLimited(Exception):
         self.message = message
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -171,7 +169,7 @@ def invite(
             email=person.email,
             full_name=person.full_name,
             role_keys=" ".join(ordered_roles(person.roles)),
-            token_hash=_digest(token),
+            token_hash=digest(token),
             invited_by_id=actor.id,
             created_at=now,
             sent_at=now,
@@ -211,7 +209,7 @@ def resend(actor: User, invitation: Invitation) -> None:
     old_expiry = invitation.expires_at
     token = _new_token()
     now = utcnow()
-    invitation.token_hash = _digest(token)
+    invitation.token_hash = digest(token)
     invitation.sent_at = now
     invitation.expires_at = now + current_app.config["INVITATION_TTL"]
     invitation.send_count += 1
@@ -253,105 +251,6 @@ def revoke(actor: User, invitation: Invitation) -> None:
     db.session.commit()
 
 
-def find_by_token(token: str) -> Invitation:
-    """The usable invitation for a link's token; raise InvitationError otherwise."""
-    if not token or len(token) > 100:
-        raise InvitationError("unknown")
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == _digest(token)))
-    if invitation is None:
-        raise InvitationError("unknown")
-    status = invitation.status()
-    if status != "pending":
-        raise InvitationError(status)
-    return invitation
-
-
-def accept(invitation: Invitation, user: User) -> Membership:
-    """Make `user` a member with the invited roles. The caller checked the token."""
-    if user.email.lower() != invitation.email:
-        raise InvitationError("wrong_account")
-    if not user.is_active:
-        raise InvitationError("deactivated")
-    if user.is_operator:
-        raise InvitationError("operator")
-    if db.session.scalar(select(Membership.id).where(Membership.user_id == user.id)) is not None:
-        raise InvitationError("already_member")
-    now = utcnow()
-    used = db.session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .values(accepted_at=now, accepted_user_id=user.id)
-        .execution_options(synchronize_session=False)
-    )
-    if used.rowcount != 1:
-        db.session.rollback()
-        raise InvitationError("accepted")
-    if user.email_verified_at is None:
-        # The link reached this mailbox, so the address is proven.
-        user.email_verified_at = now
-    member = Membership(organization_id=invitation.organization_id, user_id=user.id)
-    for role in invitation.roles:
-        member.role_rows.append(MembershipRole(role=role))
-    db.session.add(member)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvitationError("already_member") from None
-    audit.record(
-        "invitation.accepted",
-        actor_id=user.id,
-        organization_id=invitation.organization_id,
-        subject_user_id=user.id,
-        details={"invitation_id": invitation.id, "email": invitation.email},
-    )
-    audit.record(
-        "membership.created",
-        actor_id=user.id,
-        organization_id=invitation.organization_id,
-        subject_user_id=user.id,
-        details={
-            "membership_id": member.id,
-            "old": None,
-            "new": invitation.roles,
-            "invited_by_id": invitation.invited_by_id,
-        },
-    )
-    db.session.commit()
-    return member
-
-
-def accept_with_new_account(invitation: Invitation, full_name: str, password: str) -> User:
-    """Create the invited person's account (email verified by the link) and accept."""
-    problem = password_problem(password, [full_name, invitation.email, *invitation.email.split("@")])
-    if problem:
-        raise TeamError(problem, "password")
-    if db.session.scalar(select(User.id).where(func.lower(User.email) == invitation.email)):
-        raise InvitationError("account_exists")
-    user = User(email=invitation.email, full_name=full_name, password_hash=hash_password(password))
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvitationError("account_exists") from None
-    audit.record(
-        "account.signed_up",
-        actor_id=user.id,
-        subject_user_id=user.id,
-        organization_id=invitation.organization_id,
-        details={"via": "invitation", "invitation_id": invitation.id},
-    )
-    accept(invitation, user)
-    return user
-
-
 def organization_name(invitation: Invitation) -> str:
     """The name the invited person sees."""
-    org: Organization = invitation.organization
-    return org.legal_name or "your organization"
+    return invitation.organization.legal_name or "your organization"

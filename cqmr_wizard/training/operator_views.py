@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
@@ -83,9 +83,4 @@ def operator_download(resource_id: int):
     resource = db.session.get(TrainingResource, resource_id)
     if resource is None or not resource.is_file:
         abort(404)
-    return send_file(
-        services.upload_dir() / resource.file_name,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=resource.original_filename or "training.pdf",
-    )
+    return services.send_resource_file(resource)

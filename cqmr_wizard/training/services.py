@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
+from flask import current_app, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -200,3 +200,13 @@ def mark_reviewed(user: User, membership: Membership, resource: TrainingResource
     )
     db.session.commit()
     return True
+
+
+def send_resource_file(resource: TrainingResource):
+    """Send an uploaded training PDF as a download under the name it was uploaded with."""
+    return send_file(
+        upload_dir() / resource.file_name,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=resource.original_filename or "training.pdf",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
 from .. import tasks  # a module, not its names: tasks.facts imports training.facts
@@ -34,12 +34,7 @@ def download(resource_id: int):
     resource = services.find_for(g.membership, resource_id)
     if resource is None or not resource.is_file:
         abort(404)
-    return send_file(
-        services.upload_dir() / resource.file_name,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=resource.original_filename or "training.pdf",
-    )
+    return services.send_resource_file(resource)
 
 
 @bp.route("/training/<int:resource_id>/reviewed", methods=["POST"])
