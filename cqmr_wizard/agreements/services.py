@@ -63,11 +63,13 @@ def signers_of(org: Organization) -> list[User]:
     return active_members_with_role(org.id, "signer")
 
 
-def designated_signer(org: Organization) -> User | None:
-    """The designated signer, if they still hold the signer role in this organization."""
+def designated_signer(org: Organization, signers: list[User] | None = None) -> User | None:
+    """The designated signer, if they still hold the signer role (among `signers`, when the
+    caller already has them)."""
     if org.designated_signer_id is None:
         return None
-    return next((u for u in signers_of(org) if u.id == org.designated_signer_id), None)
+    candidates = signers if signers is not None else signers_of(org)
+    return next((u for u in candidates if u.id == org.designated_signer_id), None)
 
 
 def designate_signer(admin: User, org: Organization, signer_id: int) -> User:

@@ -27,14 +27,19 @@ def team_url() -> str:
     return url_for("team.index") if "team.index" in current_app.view_functions else "/team"
 
 
+def signer_context(org) -> dict:
+    """Who may sign and who is designated, from one query."""
+    signers = services.signers_of(org)
+    return {"signers": signers, "designated": services.designated_signer(org, signers)}
+
+
 def not_signer_page(message: str | None = None):
     """403: say who can sign for the organization, and how to change it."""
     org = g.membership.organization
     return render_template(
         "agreements/not_signer.html",
         message=message,
-        designated=services.designated_signer(org),
-        signers=services.signers_of(org),
+        **signer_context(org),
         is_admin=g.membership.has_role("admin"),
         team_url=team_url(),
     ), 403
@@ -75,8 +80,7 @@ def organization():
         "agreements/organization.html",
         org=org,
         states=services.organization_states(org),
-        designated=services.designated_signer(org),
-        signers=services.signers_of(org),
+        **signer_context(org),
         is_admin=g.membership.has_role("admin"),
         can_sign=g.membership.has_role("signer") and org.designated_signer_id == current_user.id,
         team_url=team_url(),
