@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
@@ -84,7 +81,6 @@ def register_blueprints(app: Flask) -> None:
     from .gate import bp as gate_bp
     from .main import bp as main_bp
     from .mfa import bp as mfa_bp
-    from .mfa.services import second_factor_url
     from .onboarding import bp as onboarding_bp
     from .operators import bp as operators_bp
     from .sso import bp as sso_bp
@@ -103,25 +99,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp)
     app.register_blueprint(agreements_bp)
     configure_sso(app)
-    app.extensions["cqmr_second_factor_url"] = second_factor_url
 
 
 def register_request_hooks(app: Flask) -> None:
     from .access import enforce_access
-    from .models import Membership
+    from .request_limits import register_upload_limits
     from .security import register_security
 
     register_security(app)
-
-    @app.before_request
-    def load_membership() -> None:
-        g.membership = None
-        if current_user.is_authenticated:
-            g.membership = db.session.scalar(
-                select(Membership)
-                .options(joinedload(Membership.organization))
-                .where(Membership.user_id == current_user.id)
-            )
+    register_upload_limits(app)
 
     app.before_request(enforce_access)
 

@@ -1,14 +1,18 @@
-"""Who may use each route. Every view declares one `Access` level; undeclared views are refused."""
+"""Who may use each route. Every view declares one `Access` level; undeclared views are refused.
+`decide()` is the whole policy; `enforce_access` gathers its facts and answers its verdict."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from .extensions import db
 from .security import safe_next_path
 
 F = TypeVar("F", bound=Callable)
@@ -19,10 +23,42 @@ class Access(enum.Enum):
     ANONYMOUS = "signed-out visitors"
     SIGNED_IN = "signed in, second factor not yet given"
     USER = "signed in with both factors"
+    APPLICANT = "signed in with both factors, not a registry operator (starts or joins an organization)"
     MEMBER = "member of an organization"
     ORG_ADMIN = "organization administrator"
     SIGNER = "authorized signer"
     OPERATOR = "registry operator"
+
+
+# What decide() answers: let in, 403, or send to sign-in, to the second factor, to the task list.
+Verdict = Literal["allow", "refuse", "sign_in", "second_factor", "tasks"]
+ROLE_NEEDED = {Access.MEMBER: None, Access.ORG_ADMIN: "admin", Access.SIGNER: "signer"}
+
+
+def decide(
+    level: Access | None, auth: str | None, is_operator: bool, roles: frozenset[str] | None
+) -> Verdict:
+    """The policy. `auth` is None, "password" or "full"; `roles` is None without a membership."""
+    if level is None:
+        return "refuse"
+    if level is Access.PUBLIC:
+        return "allow"
+    if level is Access.ANONYMOUS:
+        return "allow" if auth is None else "tasks"
+    if auth is None:
+        return "sign_in"
+    if level is Access.SIGNED_IN:
+        return "allow"
+    if auth != "full":
+        return "second_factor"
+    if is_operator or level is Access.OPERATOR:  # operators are never members
+        return "allow" if is_operator and level in (Access.OPERATOR, Access.USER) else "refuse"
+    if level in (Access.USER, Access.APPLICANT):
+        return "allow"
+    if roles is None:
+        return "tasks"
+    role = ROLE_NEEDED[level]
+    return "allow" if role is None or role in roles else "refuse"
 
 
 def allow(level: Access) -> Callable[[F], F]:
@@ -35,48 +71,55 @@ def allow(level: Access) -> Callable[[F], F]:
     return decorate
 
 
-# Levels that act inside an organization: registry operators are never members.
-ORGANIZATION_LEVELS = (Access.MEMBER, Access.ORG_ADMIN, Access.SIGNER)
-
-
-def not_for_operators(view: F) -> F:
-    """Refuse registry operators on a USER-level view that starts or joins an organization."""
-    view.refuses_operators = True  # type: ignore[attr-defined]
-    return view
-
-
 def view_access(endpoint: str | None) -> Access | None:
     """Return the declared access level of an endpoint, or None if it declares none."""
-    if endpoint is None:
-        return None
     if endpoint == "static":
         return Access.PUBLIC
-    view = current_app.view_functions.get(endpoint)
-    return getattr(view, "access", None)
+    return getattr(current_app.view_functions.get(endpoint or ""), "access", None)
+
+
+def session_auth() -> str | None:
+    """None, "password" or "full" (None outside a request: mail sent from a command)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return "full" if session.get("auth_level") == "full" else "password"
 
 
 def fully_authenticated() -> bool:
-    """True when the session has passed both factors (never outside a request: a mail sent
-    from a command renders templates with no one signed in)."""
-    if not has_request_context():
-        return False
-    return current_user.is_authenticated and session.get("auth_level") == "full"
+    """True when the session has passed both factors."""
+    return session_auth() == "full"
+
+
+def request_verdict() -> Verdict:
+    """Load the membership (views read it as `g.membership`) and decide on this request."""
+    from .models import Membership
+
+    g.membership = None
+    if current_user.is_authenticated:
+        g.membership = db.session.scalar(
+            select(Membership)
+            .options(joinedload(Membership.organization))
+            .where(Membership.user_id == current_user.id)
+        )
+    roles = frozenset(g.membership.roles) if g.membership is not None else None
+    operator = getattr(current_user, "is_operator", False)
+    return decide(view_access(request.endpoint), session_auth(), operator, roles)
 
 
 def enforce_access() -> object | None:
-    """before_request hook: apply the endpoint's declared level."""
+    """before_request hook: answer the verdict on this request."""
     if request.endpoint is None:
         return None  # routing failed; Flask answers 404/405
-    level = view_access(request.endpoint)
-    if level is None:
+    verdict = request_verdict()
+    if verdict == "refuse":
         abort(403)
-    if level is Access.PUBLIC:
-        return None
-    if level is Access.ANONYMOUS:
-        if current_user.is_authenticated:
-            return redirect(url_for("main.tasks"))
-        return None
-    if not current_user.is_authenticated:
+    if verdict == "tasks":
+        return redirect(url_for("main.tasks"))
+    if verdict == "second_factor":
+        from .mfa.services import second_factor_url
+
+        return redirect(second_factor_url())
+    if verdict == "sign_in":
         if session.get("_expired"):
             flash(
                 "Your session ended because it was left unused, to keep your organization's "
@@ -86,26 +129,4 @@ def enforce_access() -> object | None:
         # Only a page can be returned to; a form's POST address answers GET with 405.
         back = safe_next_path(request.full_path) if request.method in ("GET", "HEAD") else None
         return redirect(url_for("auth.sign_in", next=back))
-    if level is Access.SIGNED_IN:
-        return None
-    if not fully_authenticated():
-        return redirect(current_app.extensions["cqmr_second_factor_url"]())
-    membership = g.get("membership")
-    if getattr(current_user, "is_operator", False) and (
-        level in ORGANIZATION_LEVELS
-        or getattr(current_app.view_functions[request.endpoint], "refuses_operators", False)
-    ):
-        abort(403)
-    if level is Access.USER:
-        return None
-    if level is Access.OPERATOR:
-        if not getattr(current_user, "is_operator", False):
-            abort(403)
-        return None
-    if membership is None:
-        return redirect(url_for("main.tasks"))
-    if level is Access.ORG_ADMIN and not membership.has_role("admin"):
-        abort(403)
-    if level is Access.SIGNER and not membership.has_role("signer"):
-        abort(403)
     return None

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import update
 
-from cqmr_wizard.access import Access, allow, view_access
+from cqmr_wizard.access import Access, allow, decide, view_access
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import User
 
@@ -41,6 +41,7 @@ EXPECTED = {
     Access.ANONYMOUS: (200, TASKS, TASKS, TASKS, TASKS, TASKS, TASKS),
     Access.SIGNED_IN: (SIGN_IN, 200, 200, 200, 200, 200, 200),
     Access.USER: (SIGN_IN, SECOND_FACTOR, 200, 200, 200, 200, 200),
+    Access.APPLICANT: (SIGN_IN, SECOND_FACTOR, 200, 200, 200, 200, 403),
     Access.MEMBER: (SIGN_IN, SECOND_FACTOR, TASKS, 200, 200, 200, 403),
     Access.ORG_ADMIN: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 200, 403, 403),
     Access.SIGNER: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 403, 200, 403),
@@ -48,6 +49,44 @@ EXPECTED = {
     None: (403, 403, 403, 403, 403, 403, 403),  # a view that declares nothing
 }
 KINDS = ("anonymous", "password_only", "no_org", "member", "admin", "signer", "operator")
+
+
+# decide() over every combination of level and visitor facts: (auth, operator, membership roles).
+FACTS = {
+    "anonymous": (None, False, None),
+    "password_only": ("password", False, None),
+    "password_only_admin": ("password", False, {"admin"}),
+    "password_only_operator": ("password", True, None),
+    "no_org": ("full", False, None),
+    "member": ("full", False, {"submitter"}),
+    "admin": ("full", False, {"admin"}),
+    "signer": ("full", False, {"signer"}),
+    "admin_signer": ("full", False, {"admin", "signer"}),
+    "operator": ("full", True, None),
+}
+A, R, S, F, T = "allow", "refuse", "sign_in", "second_factor", "tasks"
+VERDICTS = {
+    #              anon pw pw_adm pw_op no_org member admin signer adm_sig operator
+    Access.PUBLIC: (A, A, A, A, A, A, A, A, A, A),
+    Access.ANONYMOUS: (A, T, T, T, T, T, T, T, T, T),
+    Access.SIGNED_IN: (S, A, A, A, A, A, A, A, A, A),
+    Access.USER: (S, F, F, F, A, A, A, A, A, A),
+    Access.APPLICANT: (S, F, F, F, A, A, A, A, A, R),
+    Access.MEMBER: (S, F, F, F, T, A, A, A, A, R),
+    Access.ORG_ADMIN: (S, F, F, F, T, R, A, R, A, R),
+    Access.SIGNER: (S, F, F, F, T, R, R, A, A, R),
+    Access.OPERATOR: (S, F, F, F, R, R, R, R, R, A),
+    None: (R, R, R, R, R, R, R, R, R, R),
+}
+
+
+@pytest.mark.parametrize("level", list(VERDICTS), ids=lambda level: level.name if level else "UNDECLARED")
+def test_the_decision_for_every_level_and_visitor(level):
+    seen = {
+        kind: decide(level, auth, operator, frozenset(roles) if roles is not None else None)
+        for kind, (auth, operator, roles) in FACTS.items()
+    }
+    assert seen == dict(zip(FACTS, VERDICTS[level], strict=True))
 
 
 def outcome(response):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from ..access import Access, allow, view_access
+from ..access import Access, allow, request_verdict, view_access
 from ..errors import MESSAGES
-from ..extensions import csrf
+from ..request_limits import accepts_upload
 from ..views import add_error, render_form
 from . import bp, forms, services, signing, uploads
 from .consent import active_consent
@@ -24,7 +24,7 @@ def organization_kind(slug: str) -> AgreementKind:
 
 
 def team_url() -> str:
-    return url_for("team.index") if "team.index" in current_app.view_functions else "/team"
+    return url_for("team.index")
 
 
 def signer_context(org) -> dict:
@@ -193,29 +193,13 @@ def decline(slug: str):
 
 @bp.route("/organization/<slug>/upload", methods=["GET", "POST"])
 @allow(Access.SIGNER)
-@csrf.exempt  # the form's own CSRF token is checked below, after the larger size limit is set
+@accepts_upload(lambda: uploads.max_upload_bytes() + 64 * 1024)
 def upload(slug: str):
     kind = organization_kind(slug)
     org, version, refused = signable(kind)
     if refused:
         return refused
-    request.max_content_length = uploads.max_upload_bytes() + 64 * 1024
-    try:
-        form = forms.UploadForm(data={"version_id": version.id, "content_sha256": version.content_sha256})
-    except RequestEntityTooLarge:
-        form = forms.UploadForm(
-            formdata=None, data={"version_id": version.id, "content_sha256": version.content_sha256}
-        )
-        add_error(
-            form, "file", f"The file must be smaller than {uploads.size_text(uploads.max_upload_bytes())}"
-        )
-        return render_template(
-            "agreements/upload.html",
-            form=form,
-            kind=kind,
-            version=version,
-            limit=uploads.size_text(uploads.max_upload_bytes()),
-        ), 413
+    form = forms.UploadForm(data={"version_id": version.id, "content_sha256": version.content_sha256})
     status = 400
     if form.validate_on_submit():
         file = form.file.data
@@ -244,11 +228,30 @@ def upload(slug: str):
                     "success",
                 )
                 return redirect(url_for("agreements.organization"))
-    page = render_template(
-        "agreements/upload.html",
-        form=form,
-        kind=kind,
-        version=version,
-        limit=uploads.size_text(uploads.max_upload_bytes()),
+    return upload_page(form, kind, version, status if form.errors else 200)
+
+
+def upload_page(form: forms.UploadForm, kind: AgreementKind, version, status: int):
+    """The upload page, with the size limit it states."""
+    limit = uploads.size_text(uploads.max_upload_bytes())
+    return render_template(
+        "agreements/upload.html", form=form, kind=kind, version=version, limit=limit
+    ), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    """A body over the limit is refused before it is read; the upload page says how large it may be."""
+    # CSRF protection read the body before access was enforced: decide here.
+    if request.endpoint != "agreements.upload" or request_verdict() != "allow":
+        title, body = MESSAGES[413]
+        return render_template("errors/error.html", code=413, title=title, body=body), 413
+    kind = organization_kind(request.view_args["slug"])
+    _, version, refused = signable(kind)
+    if refused:
+        return refused
+    form = forms.UploadForm(
+        formdata=None, data={"version_id": version.id, "content_sha256": version.content_sha256}
     )
-    return (page, status) if form.errors else page
+    add_error(form, "file", f"The file must be smaller than {uploads.size_text(uploads.max_upload_bytes())}")
+    return upload_page(form, kind, version, 413)

@@ -8,7 +8,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from ..access import Access, allow, not_for_operators
+from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES
 from ..tasks.definitions import REQUIRED_DETAILS
@@ -73,8 +73,7 @@ PAGES_BY_SLUG = {page.slug: page for page in DETAIL_PAGES}
 
 
 @bp.route("/eligibility", methods=["GET", "POST"])
-@allow(Access.USER)
-@not_for_operators
+@allow(Access.APPLICANT)
 def eligibility():
     membership = g.membership
     if membership is not None and not membership.has_role("admin"):

@@ -8,7 +8,7 @@ import time
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from ..access import Access, allow, not_for_operators
+from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..models import Organization
@@ -43,8 +43,7 @@ def ohp_task_list_notes() -> dict:
 
 
 @bp.route("/organization/already-registered", methods=["GET", "POST"])
-@allow(Access.USER)
-@not_for_operators
+@allow(Access.APPLICANT)
 def join_offer():
     org = _candidate()
     if org is None:

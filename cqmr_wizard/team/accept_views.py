@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,6 +10,7 @@ from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..auth.services import find_user_by_email, start_session
 from ..extensions import db
+from ..mfa.services import second_factor_url
 from ..models import Invitation, Membership
 from ..models.organizations import ROLES
 from ..views import add_error, render_form
@@ -117,7 +118,7 @@ def _accept_signed_in(invitation: Invitation, membership: Membership | None):
         return problem_page("already_member")
     if not fully_authenticated():
         # Joining is a change to the account: it takes both factors, then comes back here.
-        return redirect(current_app.extensions["cqmr_second_factor_url"]())
+        return redirect(second_factor_url())
     form = ConfirmForm()
     if form.validate_on_submit():
         try:

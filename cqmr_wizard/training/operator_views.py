@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
-from ..extensions import csrf, db
+from ..extensions import db
 from ..models import TrainingResource
 from ..models.training import AUDIENCES
+from ..request_limits import accepts_upload
 from ..views import add_error
 from . import bp, services
 from .forms import ResourceForm
@@ -32,13 +33,10 @@ def manage():
     return render_manage(ResourceForm())
 
 
-# The form's own CSRF token is checked by ResourceForm (a FlaskForm); the global check is
-# skipped only so that this one request may be larger than MAX_CONTENT_LENGTH.
-@csrf.exempt
 @bp.route("/operator/training", methods=["POST"])
 @allow(Access.OPERATOR)
+@accepts_upload(lambda: int(current_app.config["TRAINING_PDF_MAX_BYTES"]) + 256 * 1024)
 def add():
-    request.max_content_length = int(current_app.config["TRAINING_PDF_MAX_BYTES"]) + 256 * 1024
     form = ResourceForm()
     if form.validate_on_submit():
         try:
