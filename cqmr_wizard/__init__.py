@@ -130,9 +130,11 @@ def register_commands(app: Flask) -> None:
 
 def register_templates(app: Flask) -> None:
     from .access import fully_authenticated
+    from .audit.events import label
     from .auth.forms import ConfirmForm
 
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["event_label"] = label
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .audit.events import AuditEventType
 from .extensions import db
 from .mail import external_url, send_mail
 from .models import Invitation, ReminderLog, User
@@ -120,7 +121,9 @@ def _deliver(
         summary.already_reminded += 1
         return
     audit.record(
-        "reminder.sent", organization_id=organization_id, details={"kind": kind, "recipient": recipient}
+        AuditEventType.REMINDER_SENT,
+        organization_id=organization_id,
+        details={"kind": kind, "recipient": recipient},
     )
     try:
         send_mail(recipient, subject, template, **context)

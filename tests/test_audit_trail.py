@@ -108,6 +108,22 @@ def test_pagination(app):
     )
 
 
+def test_the_console_names_events_in_plain_language(app):
+    org_id = make_org(app, "Cascade Health")
+    record_events(app, org_id, make_user(app, "ada@cascade.example"))
+    with app.app_context():
+        audit.record("test.unknown", details={})
+        db.session.commit()
+    client = operator_client(app)
+    html = client.get("/operator/audit").get_data(as_text=True)
+    assert '<th scope="row">Invitation sent</th>' in html
+    assert '<th scope="row">invitation.created</th>' not in html
+    assert '<option value="invitation.created">Invitation sent</option>' in html
+    assert '<th scope="row">test.unknown</th>' in html  # a type the code does not know keeps its code
+    page = page_text(client.get(f"/operator/organizations/{org_id}"))
+    assert "Organization answer saved" in page and "onboarding.answer_saved" not in page
+
+
 def test_csv_export_has_every_matching_event_and_no_formulas(app):
     org_id = make_org(app, "Cascade Health")
     user_id = make_user(app, "ada@cascade.example")
@@ -117,6 +133,7 @@ def test_csv_export_has_every_matching_event_and_no_formulas(app):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["Event type"] for r in rows] == ["invitation.created", "onboarding.answer_saved"]
+    assert [r["Event"] for r in rows] == ["Invitation sent", "Organization answer saved"]
     assert rows[1]["Organization"] == "Cascade Health"
     assert rows[1]["Actor email"] == "ada@cascade.example"
     assert json.loads(rows[1]["Details"])["new"] == "=cmd|' /C calc'!A0"  # inside JSON, not first

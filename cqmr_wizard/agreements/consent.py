@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import ElectronicConsent, User
 from ..models.base import utcnow
@@ -63,7 +64,7 @@ def give_consent(user: User, client: ClientInfo) -> ElectronicConsent:
         # The disclosure changed since: the old consent ends, a new one is asked for.
         existing.withdrawn_at = utcnow()
         audit.record(
-            "agreement.consent_superseded",
+            AuditEventType.AGREEMENT_CONSENT_SUPERSEDED,
             actor_id=user.id,
             subject_user_id=user.id,
             details={"consent_id": existing.id, "disclosure_version": existing.disclosure_version},
@@ -87,7 +88,7 @@ def give_consent(user: User, client: ClientInfo) -> ElectronicConsent:
             raise
         return winner
     audit.record(
-        "agreement.consented",
+        AuditEventType.AGREEMENT_CONSENTED,
         actor_id=user.id,
         subject_user_id=user.id,
         details={
@@ -114,7 +115,7 @@ def withdraw_consent(user: User, client: ClientInfo) -> ElectronicConsent | None
     consent.withdrawn_ip_address = client.ip_address
     consent.withdrawn_user_agent = client.user_agent
     audit.record(
-        "agreement.consent_withdrawn",
+        AuditEventType.AGREEMENT_CONSENT_WITHDRAWN,
         actor_id=user.id,
         subject_user_id=user.id,
         details={"consent_id": consent.id, "disclosure_version": consent.disclosure_version},

@@ -10,6 +10,7 @@ import markdown
 from sqlalchemy import func, select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import AgreementVersion, Signature, UserSignature
 
@@ -143,7 +144,7 @@ def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementV
             .join(AgreementVersion)
             .where(AgreementVersion.kind == document.kind)
         )
-    audit.record("agreement.version_published", actor_id=actor_id, details=details)
+    audit.record(AuditEventType.AGREEMENT_VERSION_PUBLISHED, actor_id=actor_id, details=details)
     db.session.commit()
     return version
 

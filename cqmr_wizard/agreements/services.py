@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..members import active_members_with_role
 from ..models import (
@@ -81,7 +82,7 @@ def designate_signer(admin: User, org: Organization, signer_id: int) -> User:
         previous = org.designated_signer_id
         org.designated_signer_id = chosen.id
         audit.record(
-            "agreement.signer_designated",
+            AuditEventType.AGREEMENT_SIGNER_DESIGNATED,
             actor_id=admin.id,
             organization_id=org.id,
             subject_user_id=chosen.id,
@@ -137,7 +138,7 @@ def record_review(
     db.session.add(review)
     db.session.flush()
     audit.record(
-        "agreement.viewed",
+        AuditEventType.AGREEMENT_VIEWED,
         actor_id=user.id,
         subject_user_id=user.id,
         organization_id=organization_id,
@@ -164,7 +165,7 @@ def latest_review(user_id: int, version_id: int) -> AgreementReview | None:
 def decline(user: User, version: AgreementVersion, organization_id: int | None, reason: str | None) -> None:
     """Record that the person chose not to sign (nothing else changes)."""
     audit.record(
-        "agreement.declined",
+        AuditEventType.AGREEMENT_DECLINED,
         actor_id=user.id,
         subject_user_id=user.id,
         organization_id=organization_id,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mfa import guard
 from ..mfa import services as mfa
@@ -216,7 +217,7 @@ def _finish(
         ) from None
     attach_documents(signature, version, consent)
     audit.record(
-        "agreement.signed",
+        AuditEventType.AGREEMENT_SIGNED,
         actor_id=signature.signer_id,
         organization_id=organization_id,
         subject_user_id=signature.signer_id,

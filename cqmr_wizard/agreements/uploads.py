@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import send_mail
 from ..models import AgreementUpload, Membership, User
@@ -124,7 +125,7 @@ def store_upload(
         path.unlink(missing_ok=True)
         raise AlreadySigned(f"A signed copy of the {version.title} is already with the registry") from None
     audit.record(
-        "agreement.uploaded",
+        AuditEventType.AGREEMENT_UPLOADED,
         actor_id=user.id,
         organization_id=org.id,
         subject_user_id=user.id,
@@ -165,7 +166,7 @@ def verify_upload(upload: AgreementUpload, operator: User | None) -> AgreementUp
     """A registry operator accepts the signed copy: the agreement counts as signed."""
     _review(upload, operator, UPLOAD_VERIFIED)
     audit.record(
-        "agreement.upload_verified",
+        AuditEventType.AGREEMENT_UPLOAD_VERIFIED,
         actor_id=operator.id if operator else None,
         organization_id=upload.organization_id,
         subject_user_id=upload.uploaded_by_id,
@@ -190,7 +191,7 @@ def reject_upload(upload: AgreementUpload, operator: User | None, reason: str) -
     _review(upload, operator, UPLOAD_REJECTED)
     upload.rejection_reason = reason[:2000]
     audit.record(
-        "agreement.upload_rejected",
+        AuditEventType.AGREEMENT_UPLOAD_REJECTED,
         actor_id=operator.id if operator else None,
         organization_id=upload.organization_id,
         subject_user_id=upload.uploaded_by_id,

@@ -12,6 +12,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import func, select, update
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import User
@@ -53,7 +54,7 @@ def sign_up(full_name: str, email: str, password: str) -> User:
     user = User(email=email, full_name=full_name, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
-    audit.record("account.signed_up", actor_id=user.id, subject_user_id=user.id)
+    audit.record(AuditEventType.ACCOUNT_SIGNED_UP, actor_id=user.id, subject_user_id=user.id)
     _mail_or_undo(partial(send_verification, user))
     db.session.commit()
     return user
@@ -96,7 +97,7 @@ def verify_email(token: str) -> User:
     user = db.session.get(User, row.user_id)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-    audit.record("account.email_verified", actor_id=user.id, subject_user_id=user.id)
+    audit.record(AuditEventType.ACCOUNT_EMAIL_VERIFIED, actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     return user
 
@@ -117,12 +118,15 @@ def authenticate(email: str, password: str) -> User:
     now = utcnow()
     if user is None:
         verify_password(None, password)
-        audit.record("auth.sign_in_failed", details={"reason": "unknown_email"})
+        audit.record(AuditEventType.AUTH_SIGN_IN_FAILED, details={"reason": "unknown_email"})
         db.session.commit()
         raise SignInRefused(generic)
     if user.sign_in_locked_until and user.sign_in_locked_until > now:
         audit.record(
-            "auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id, details={"reason": "locked"}
+            AuditEventType.AUTH_SIGN_IN_FAILED,
+            actor_id=user.id,
+            subject_user_id=user.id,
+            details={"reason": "locked"},
         )
         db.session.commit()
         raise SignInRefused(
@@ -134,7 +138,7 @@ def authenticate(email: str, password: str) -> User:
         raise SignInRefused(generic)
     if not user.is_active:
         audit.record(
-            "auth.sign_in_failed",
+            AuditEventType.AUTH_SIGN_IN_FAILED,
             actor_id=user.id,
             subject_user_id=user.id,
             details={"reason": "deactivated"},
@@ -160,7 +164,9 @@ def _count_failure(user: User) -> None:
         user.sign_in_locked_until = utcnow() + current_app.config["SIGN_IN_LOCKOUT"]
         user.failed_sign_in_count = 0
         details["locked"] = True
-    audit.record("auth.sign_in_failed", actor_id=user.id, subject_user_id=user.id, details=details)
+    audit.record(
+        AuditEventType.AUTH_SIGN_IN_FAILED, actor_id=user.id, subject_user_id=user.id, details=details
+    )
     db.session.commit()
 
 
@@ -176,13 +182,15 @@ def start_session(user: User, method: str) -> None:
     user.failed_sign_in_count = 0
     user.sign_in_locked_until = None
     user.last_sign_in_at = utcnow()
-    audit.record("auth.signed_in", actor_id=user.id, subject_user_id=user.id, details={"method": method})
+    audit.record(
+        AuditEventType.AUTH_SIGNED_IN, actor_id=user.id, subject_user_id=user.id, details={"method": method}
+    )
     db.session.commit()
 
 
 def sign_out(user: User) -> None:
     """End this session on the server."""
-    audit.record("auth.signed_out", actor_id=user.id, subject_user_id=user.id)
+    audit.record(AuditEventType.AUTH_SIGNED_OUT, actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     logout_user()
     session.end()
@@ -193,7 +201,7 @@ def sign_out_everywhere(user: User) -> int:
     store = current_app.session_interface.store
     ended = store.delete_for_user(user.id)
     audit.record(
-        "auth.signed_out_everywhere",
+        AuditEventType.AUTH_SIGNED_OUT_EVERYWHERE,
         actor_id=user.id,
         subject_user_id=user.id,
         details={"sessions_ended": ended},
@@ -210,7 +218,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.is_active:
         return
     token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["PASSWORD_RESET_TTL"])
-    audit.record("account.password_reset_requested", actor_id=user.id, subject_user_id=user.id)
+    audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET_REQUESTED, actor_id=user.id, subject_user_id=user.id)
     _mail_or_undo(
         partial(
             send_mail,
@@ -240,7 +248,7 @@ def reset_password(token: str, new_password: str) -> User:
     if user.email_verified_at is None:
         # The reset link proved control of the mailbox.
         user.email_verified_at = utcnow()
-    audit.record("account.password_reset", actor_id=user.id, subject_user_id=user.id)
+    audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET, actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id)
     try:

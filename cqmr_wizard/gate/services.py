@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import current_app
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
@@ -86,7 +87,7 @@ def check(user: User, membership: Membership) -> list[MissingTask]:
     missing = missing_tasks(user, membership)
     if missing:
         audit.record(
-            "gate.refused",
+            AuditEventType.GATE_REFUSED,
             actor_id=user.id,
             organization_id=membership.organization_id,
             subject_user_id=user.id,
@@ -105,7 +106,7 @@ def open_gate(user: User, membership: Membership) -> str:
         url = destination(user)
     except GateNotConfigured:
         audit.record(
-            "gate.unavailable",
+            AuditEventType.GATE_UNAVAILABLE,
             actor_id=user.id,
             subject_user_id=user.id,
             organization_id=membership.organization_id,
@@ -113,7 +114,7 @@ def open_gate(user: User, membership: Membership) -> str:
         db.session.commit()
         raise
     audit.record(
-        "gate.redirected",
+        AuditEventType.GATE_REDIRECTED,
         actor_id=user.id,
         organization_id=membership.organization_id,
         subject_user_id=user.id,

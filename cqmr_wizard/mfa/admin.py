@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, MfaState, RecoveryCode, TotpCredential, User
 from ..models.base import utcnow
@@ -84,7 +85,7 @@ def reset_second_factor(actor: User, member_user: User) -> None:
     state = db.session.get(MfaState, member_user.id, populate_existing=True)
     guard.clear_failures(state)
     state.recovery_codes_confirmed_at = None
-    record("mfa.reset", member_user, actor=actor, by_user_id=actor.id, by_email=actor.email)
+    record(AuditEventType.MFA_RESET, member_user, actor=actor, by_user_id=actor.id, by_email=actor.email)
     db.session.commit()
     # After the commit: on SQLite the session store writes on a connection of its own.
     current_app.session_interface.store.delete_for_user(member_user.id)
@@ -103,7 +104,7 @@ def unlock_second_factor(actor: User, member_user: User) -> None:
     state = db.session.get(MfaState, member_user.id, populate_existing=True)
     guard.clear_failures(state)
     record(
-        "mfa.unlocked",
+        AuditEventType.MFA_UNLOCKED,
         member_user,
         actor=actor,
         reason="administrator",

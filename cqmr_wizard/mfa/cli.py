@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import TotpCredential
 from . import totp
@@ -47,6 +48,6 @@ def rotate_key(batch_size: int) -> None:
             last_id = row.id
             count += 1
         db.session.commit()
-    audit.record("mfa.key_rotated", details={"credentials": count})
+    audit.record(AuditEventType.MFA_KEY_ROTATED, details={"credentials": count})
     db.session.commit()
     click.echo(f"Re-encrypted {count} TOTP secret{'s' if count != 1 else ''} under the newest key.")

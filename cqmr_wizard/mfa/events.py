@@ -8,6 +8,7 @@ import smtplib
 from sqlalchemy import select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import send_mail
 from ..models import Membership, User
@@ -20,7 +21,7 @@ def organization_id(user_id: int) -> int | None:
     return db.session.scalar(select(Membership.organization_id).where(Membership.user_id == user_id))
 
 
-def record(event: str, user: User, actor: User | None = None, **details: object) -> None:
+def record(event: AuditEventType, user: User, actor: User | None = None, **details: object) -> None:
     """Audit an event about `user`, done by `actor` (the user themselves by default)."""
     audit.record(
         event,

@@ -11,6 +11,7 @@ from cryptography.fernet import InvalidToken
 from flask import session
 from sqlalchemy import delete, func, select, update
 
+from ..audit.events import AuditEventType
 from ..auth.passwords import hash_password, verify_password
 from ..extensions import db
 from ..models import MfaState, RecoveryCode, User
@@ -140,7 +141,7 @@ def confirm_saved(user: User, typed: str) -> None:
         )
     state = db.session.get(MfaState, user.id)
     state.recovery_codes_confirmed_at = utcnow()
-    record("mfa.recovery_codes_saved", user)
+    record(AuditEventType.MFA_RECOVERY_CODES_SAVED, user)
     db.session.commit()
     forget_shown()
 
@@ -148,7 +149,7 @@ def confirm_saved(user: User, typed: str) -> None:
 def regenerate(user: User) -> list[str]:
     """A new set of codes replacing every old one (after a fresh code)."""
     codes = issue(user)
-    record("mfa.recovery_codes_regenerated", user)
+    record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, user)
     db.session.commit()
     notify(user, "New recovery codes for your CQMR onboarding account", "mfa_recovery_codes_regenerated")
     remember_shown(codes)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import MfaState, TotpCredential, User
 from ..models.base import utcnow
@@ -98,11 +99,14 @@ def _begin(user: User, now: datetime, purpose: str) -> MfaState:
     state = guard.lock_state(user.id, now)
     now = max(now, utcnow())  # the lock may have kept this request waiting
     if guard.lock_expired(state, now):
-        record("mfa.unlocked", user, reason="lock_expired")
+        record(AuditEventType.MFA_UNLOCKED, user, reason="lock_expired")
     refused = guard.refusal(state, now)
     if refused:
         record(
-            "mfa.challenge_failed", user, purpose=purpose, reason="locked" if refused.locked else "throttled"
+            AuditEventType.MFA_CHALLENGE_FAILED,
+            user,
+            purpose=purpose,
+            reason="locked" if refused.locked else "throttled",
         )
         db.session.commit()
         raise Throttled(refused.message(now))
@@ -115,7 +119,7 @@ def _fail(
     """Count a failed attempt, audit it, commit, tell the user by mail where needed, refuse."""
     locked = guard.record_failure(state, now)
     record(
-        "mfa.replay_rejected" if replay else "mfa.challenge_failed",
+        AuditEventType.MFA_REPLAY_REJECTED if replay else AuditEventType.MFA_CHALLENGE_FAILED,
         user,
         purpose=purpose,
         reason=reason,
@@ -123,7 +127,7 @@ def _fail(
     )
     until = state.locked_until
     if locked:
-        record("mfa.locked", user, until=until.isoformat())
+        record(AuditEventType.MFA_LOCKED, user, until=until.isoformat())
     db.session.commit()
     if replay:
         notify(
@@ -169,7 +173,7 @@ def _new_pending(user: User, **details: object) -> TotpCredential:
     pending = TotpCredential(user_id=user.id, state=PENDING, secret_encrypted=totp.encrypt(totp.new_secret()))
     db.session.add(pending)
     db.session.flush()
-    record("mfa.enrollment_started", user, replacing=has_active_credential(user.id), **details)
+    record(AuditEventType.MFA_ENROLLMENT_STARTED, user, replacing=has_active_credential(user.id), **details)
     return pending
 
 
@@ -213,7 +217,7 @@ def confirm_enrollment(user: User, code: str) -> Enrolled:
     pending.state = ACTIVE
     pending.activated_at = utcnow()
     codes = None if old is not None else recovery.issue(user)
-    record("mfa.enrolled", user, replaced=old is not None, clock_offset_steps=match.offset)
+    record(AuditEventType.MFA_ENROLLED, user, replaced=old is not None, clock_offset_steps=match.offset)
     db.session.commit()
     if old is None:
         notify(
@@ -240,7 +244,7 @@ def pass_challenge(user: User, code: str) -> int:
     """Check the sign-in code; on success mark the session fully signed in. Returns the clock
     offset in steps (0 when the device's clock is right)."""
     _, match = check_code(user, code, "sign_in")
-    record("mfa.challenge_passed", user, method="totp", clock_offset_steps=match.offset)
+    record(AuditEventType.MFA_CHALLENGE_PASSED, user, method="totp", clock_offset_steps=match.offset)
     db.session.commit()
     mark_passed("totp")
     return match.offset
@@ -260,8 +264,8 @@ def pass_recovery_challenge(user: User, typed: str) -> int:
         _fail(user, account, now, "sign_in", "recovery_code_reused", WRONG_RECOVERY_CODE, replay=True)
     guard.clear_failures(account)
     left = recovery.remaining(user.id)
-    record("mfa.recovery_code_used", user, position=code.position, remaining=left)
-    record("mfa.challenge_passed", user, method="recovery_code")
+    record(AuditEventType.MFA_RECOVERY_CODE_USED, user, position=code.position, remaining=left)
+    record(AuditEventType.MFA_CHALLENGE_PASSED, user, method="recovery_code")
     db.session.commit()
     notify(
         user,
@@ -276,7 +280,7 @@ def pass_recovery_challenge(user: User, typed: str) -> int:
 def reauthenticate(user: User, code: str) -> int:
     """A fresh code before changing the second factor; returns the clock offset in steps."""
     _, match = check_code(user, code, "reauthenticate")
-    record("mfa.challenge_passed", user, method="totp", purpose="reauthenticate")
+    record(AuditEventType.MFA_CHALLENGE_PASSED, user, method="totp", purpose="reauthenticate")
     db.session.commit()
     session["mfa_verified_at"] = utcnow().isoformat()
     return match.offset

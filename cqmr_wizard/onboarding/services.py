@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, MembershipRole, Organization, User
 from ..models.base import utcnow
@@ -28,7 +29,7 @@ def answer_eligibility(user: User, membership: Membership | None, answer: str) -
             old = org.eligibility
             org.eligibility = answer
             audit.record(
-                "onboarding.answer_saved",
+                AuditEventType.ONBOARDING_ANSWER_SAVED,
                 actor_id=user.id,
                 organization_id=org.id,
                 details={"task": "eligibility", "field": "eligibility", "old": old, "new": answer},
@@ -55,10 +56,13 @@ def _create_organization(user: User, answer: str) -> Organization:
     db.session.add(member)
     db.session.flush()
     audit.record(
-        "organization.created", actor_id=user.id, organization_id=org.id, details={"eligibility": answer}
+        AuditEventType.ORGANIZATION_CREATED,
+        actor_id=user.id,
+        organization_id=org.id,
+        details={"eligibility": answer},
     )
     audit.record(
-        "onboarding.answer_saved",
+        AuditEventType.ONBOARDING_ANSWER_SAVED,
         actor_id=user.id,
         organization_id=org.id,
         details={"task": "eligibility", "field": "eligibility", "old": None, "new": answer},
@@ -83,7 +87,7 @@ def save_answers(user: User, org: Organization, answers: dict[str, Any]) -> bool
     if org.details_confirmed_at is not None:
         org.details_confirmed_at = None
     audit.record(
-        "onboarding.answer_saved",
+        AuditEventType.ONBOARDING_ANSWER_SAVED,
         actor_id=user.id,
         organization_id=org.id,
         details={"task": "details", "changes": changes},
@@ -95,5 +99,5 @@ def save_answers(user: User, org: Organization, answers: dict[str, Any]) -> bool
 def confirm_details(user: User, org: Organization) -> None:
     """Record that the administrator checked the details."""
     org.details_confirmed_at = utcnow()
-    audit.record("onboarding.details_confirmed", actor_id=user.id, organization_id=org.id)
+    audit.record(AuditEventType.ONBOARDING_DETAILS_CONFIRMED, actor_id=user.id, organization_id=org.id)
     db.session.commit()

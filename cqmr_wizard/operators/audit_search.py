@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
 
+from ..audit.events import label
 from ..extensions import db
 from ..models import AuditEvent, Organization, User
 
@@ -18,6 +19,7 @@ CSV_HEADER = [
     "Event ID",
     "Time (UTC)",
     "Event type",
+    "Event",
     "Organization ID",
     "Organization",
     "Actor ID",
@@ -107,8 +109,10 @@ def page_of_events(filters: AuditFilters) -> tuple[list, int]:
     return rows, total
 
 
-def event_types() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.event_type).distinct().order_by(AuditEvent.event_type)))
+def event_types() -> list[tuple[str, str]]:
+    """(stored type, label) of every event type the trail holds, by label."""
+    stored = db.session.scalars(select(AuditEvent.event_type).distinct())
+    return sorted(((event_type, label(event_type)) for event_type in stored), key=lambda pair: pair[1])
 
 
 def export_rows(filters: AuditFilters) -> Iterator[list[object]]:
@@ -125,6 +129,7 @@ def export_rows(filters: AuditFilters) -> Iterator[list[object]]:
                 event.id,
                 event.occurred_at,
                 event.event_type,
+                label(event.event_type),
                 event.organization_id,
                 org.legal_name if org else None,
                 event.actor_id,

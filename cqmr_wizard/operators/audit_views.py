@@ -26,7 +26,7 @@ from .pagination import page_url_maker, page_window
 
 def search_form() -> AuditSearchForm:
     form = AuditSearchForm(formdata=request.args)
-    form.event_type.choices = [("", "Any event"), *((t, t) for t in event_types())]
+    form.event_type.choices = [("", "Any event"), *event_types()]
     return form
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select
 
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import AuditEvent, Membership, Organization, User
 from ..models.base import utcnow
@@ -22,10 +23,17 @@ from ..tasks.engine import Facts, OrganizationFacts, missing_required
 
 # The gate records this each time it lets a member through to the CQMR, which it does only
 # when every required task is complete: its first occurrence is the "completed" date.
-COMPLETION_EVENT = "gate.redirected"
+COMPLETION_EVENT = AuditEventType.GATE_REDIRECTED
 # Events about an organization that are not its own activity: a reminder or an operator's
 # look at its documents must not make a stalled organization look busy.
-NOT_ACTIVITY = ("operator.", "reminder.")
+NOT_ACTIVITY = (
+    AuditEventType.REMINDER_SENT,
+    AuditEventType.OPERATOR_DOCUMENT_DOWNLOADED,
+    AuditEventType.OPERATOR_UPLOAD_DOWNLOADED,
+    AuditEventType.OPERATOR_ORGANIZATION_SUSPENDED,
+    AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
+    AuditEventType.OPERATOR_EXPORTED,
+)
 OVERALL = "all"  # the pseudo-task "every required task"
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 SORTS = {
@@ -99,7 +107,7 @@ def _columns():
         select(AuditEvent.organization_id, func.max(AuditEvent.occurred_at).label("at"))
         .where(
             AuditEvent.organization_id.is_not(None),
-            *(AuditEvent.event_type.not_like(f"{prefix}%") for prefix in NOT_ACTIVITY),
+            AuditEvent.event_type.not_in(NOT_ACTIVITY),
         )
         .group_by(AuditEvent.organization_id)
         .subquery("activity")

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import Access, allow
+from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..mfa import admin as mfa_admin
@@ -136,7 +137,7 @@ def signature_document(org_id: int, signature_id: int, kind: str):
     if signature is None:
         abort(404)
     audit.record(
-        "operator.document_downloaded",
+        AuditEventType.OPERATOR_DOCUMENT_DOWNLOADED,
         actor_id=current_user.id,
         organization_id=org_id,
         details={"signature_id": signature_id, "document": kind},

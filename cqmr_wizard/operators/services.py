@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..auth import tokens
 from ..extensions import db
 from ..mail import external_url, send_mail
@@ -42,7 +43,7 @@ def create_operator(email: str, full_name: str) -> tuple[User, str]:
     db.session.add(user)
     db.session.flush()
     token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["EMAIL_TOKEN_TTL"])
-    audit.record("operator.created", subject_user_id=user.id, details={"email": user.email})
+    audit.record(AuditEventType.OPERATOR_CREATED, subject_user_id=user.id, details={"email": user.email})
     db.session.commit()
     return user, external_url("auth.reset_password", token=token)
 
@@ -65,7 +66,7 @@ def revoke_operator(email: str) -> User:
     if user is None or not user.is_operator:
         raise OperatorError(f"No operator has the email address {email}.")
     user.is_operator = False
-    audit.record("operator.revoked", subject_user_id=user.id, details={"email": user.email})
+    audit.record(AuditEventType.OPERATOR_REVOKED, subject_user_id=user.id, details={"email": user.email})
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id)
     return user
@@ -85,7 +86,7 @@ def suspend_organization(operator: User, org: Organization, reason: str) -> None
     org.suspended_at = utcnow()
     org.suspension_reason = reason[:500]
     audit.record(
-        "operator.organization_suspended",
+        AuditEventType.OPERATOR_ORGANIZATION_SUSPENDED,
         actor_id=operator.id,
         organization_id=org.id,
         details={"reason": org.suspension_reason},
@@ -101,7 +102,7 @@ def reactivate_organization(operator: User, org: Organization) -> None:
     org.suspended_at = None
     org.suspension_reason = None
     audit.record(
-        "operator.organization_reactivated",
+        AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
         actor_id=operator.id,
         organization_id=org.id,
         details={"previous_reason": previous},
@@ -112,7 +113,7 @@ def reactivate_organization(operator: User, org: Organization) -> None:
 def record_export(operator: User, what: str, criteria: dict[str, Any], rows: int) -> None:
     """Audit an export: who took which records out of the service."""
     audit.record(
-        "operator.exported",
+        AuditEventType.OPERATOR_EXPORTED,
         actor_id=operator.id,
         details={"export": what, "criteria": criteria, "rows": rows},
     )

@@ -11,6 +11,7 @@ from .. import audit
 from ..access import Access, allow
 from ..agreements import uploads as agreement_uploads
 from ..agreements.services import AgreementError
+from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..models import AgreementUpload
@@ -45,7 +46,7 @@ def upload_document(org_id: int, upload_id: int):
     if not path.is_file():
         abort(404)
     audit.record(
-        "operator.upload_downloaded",
+        AuditEventType.OPERATOR_UPLOAD_DOWNLOADED,
         actor_id=current_user.id,
         organization_id=org_id,
         details={"upload_id": upload.id},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import external_url, send_mail
 from ..members import active_members_with_role
@@ -92,7 +93,7 @@ def request_to_join(user: User, membership: Membership | None, org: Organization
             )
         draft_id = membership.organization_id
         audit.record(
-            "organization.draft_set_aside",
+            AuditEventType.ORGANIZATION_DRAFT_SET_ASIDE,
             actor_id=user.id,
             organization_id=draft_id,
             subject_user_id=user.id,
@@ -104,7 +105,7 @@ def request_to_join(user: User, membership: Membership | None, org: Organization
     db.session.add(join)
     db.session.flush()
     audit.record(
-        "join.requested",
+        AuditEventType.JOIN_REQUESTED,
         actor_id=user.id,
         organization_id=org.id,
         subject_user_id=user.id,
@@ -159,7 +160,7 @@ def approve(actor: User, join: JoinRequest, role: str) -> Membership:
     join.decided_at = utcnow()
     join.decided_by_id = actor.id
     audit.record(
-        "join.approved",
+        AuditEventType.JOIN_APPROVED,
         actor_id=actor.id,
         organization_id=join.organization_id,
         subject_user_id=join.user_id,
@@ -185,7 +186,7 @@ def decline(actor: User, join: JoinRequest) -> None:
     join.decided_at = utcnow()
     join.decided_by_id = actor.id
     audit.record(
-        "join.declined",
+        AuditEventType.JOIN_DECLINED,
         actor_id=actor.id,
         organization_id=join.organization_id,
         subject_user_id=join.user_id,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import send_mail
 from ..models import Membership, OidcIdentity, Organization, User
@@ -62,7 +63,7 @@ def refuse(
     """Record a refusal in the audit log (committed) and return the exception to raise."""
     db.session.rollback()
     audit.record(
-        "sso.refused",
+        AuditEventType.SSO_REFUSED,
         actor_id=user.id if user else None,
         organization_id=organization_id,
         subject_user_id=user.id if user else None,
@@ -116,7 +117,7 @@ def link_identity(user: User, verified: VerifiedIdentity) -> OidcIdentity:
                 user=user,
             ) from None
         audit.record(
-            "sso.identity_linked",
+            AuditEventType.SSO_IDENTITY_LINKED,
             actor_id=user.id,
             subject_user_id=user.id,
             details={"issuer": verified.issuer, "subject": verified.subject},
@@ -163,7 +164,7 @@ def connect(user: User, membership: Membership | None, verified: VerifiedIdentit
         return Outcome.LINKED
     if holder is not None and holder.id != org.id:
         audit.record(
-            "organization.ohp_already_registered",
+            AuditEventType.ORGANIZATION_OHP_ALREADY_REGISTERED,
             actor_id=user.id,
             organization_id=org.id,
             details={"ohp_org_id": verified.ohp_org_id, "registered_as": holder.id},
@@ -181,7 +182,7 @@ def connect(user: User, membership: Membership | None, verified: VerifiedIdentit
         db.session.commit()
         return Outcome.ALREADY_REGISTERED
     audit.record(
-        "organization.ohp_connected",
+        AuditEventType.ORGANIZATION_OHP_CONNECTED,
         actor_id=user.id,
         organization_id=org.id,
         details={
@@ -245,7 +246,7 @@ def confirm_same_identity(
 def unlink(user: User, identity: OidcIdentity, method: str) -> None:
     """Disconnect the identity after a fresh re-authentication, and tell the person."""
     audit.record(
-        "sso.identity_unlinked",
+        AuditEventType.SSO_IDENTITY_UNLINKED,
         actor_id=user.id,
         subject_user_id=user.id,
         details={"issuer": identity.issuer, "subject": identity.subject, "reauthenticated_with": method},

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import Access, allow, fully_authenticated
+from ..audit.events import AuditEventType
 from ..auth import services as auth_services
 from ..auth.forms import ConfirmForm
 from ..extensions import db
@@ -43,7 +44,7 @@ def failed(error: SsoError, purpose: str | None):
     db.session.rollback()
     user_id = current_user.id if current_user.is_authenticated else None
     audit.record(
-        "sso.failed",
+        AuditEventType.SSO_FAILED,
         actor_id=user_id,
         subject_user_id=user_id,
         details={"reason": error.reason, "detail": error.detail, "purpose": purpose},

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..auth.passwords import hash_password, password_problem
 from ..auth.services import find_user_by_email
 from ..extensions import db
@@ -67,14 +68,14 @@ def accept(invitation: Invitation, user: User) -> Membership:
         db.session.rollback()
         raise InvitationError("already_member") from None
     audit.record(
-        "invitation.accepted",
+        AuditEventType.INVITATION_ACCEPTED,
         actor_id=user.id,
         organization_id=invitation.organization_id,
         subject_user_id=user.id,
         details={"invitation_id": invitation.id, "email": invitation.email},
     )
     audit.record(
-        "membership.created",
+        AuditEventType.MEMBERSHIP_CREATED,
         actor_id=user.id,
         organization_id=invitation.organization_id,
         subject_user_id=user.id,
@@ -104,7 +105,7 @@ def accept_with_new_account(invitation: Invitation, full_name: str, password: st
         db.session.rollback()
         raise InvitationError("account_exists") from None
     audit.record(
-        "account.signed_up",
+        AuditEventType.ACCOUNT_SIGNED_UP,
         actor_id=user.id,
         subject_user_id=user.id,
         organization_id=invitation.organization_id,

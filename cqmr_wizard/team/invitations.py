@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import Invitation, InvitationSend, Membership, User
@@ -178,7 +179,7 @@ def invite(
         db.session.add(invitation)
         db.session.flush()
         audit.record(
-            "invitation.created",
+            AuditEventType.INVITATION_CREATED,
             actor_id=actor.id,
             organization_id=organization_id,
             details={
@@ -214,7 +215,7 @@ def resend(actor: User, invitation: Invitation) -> None:
     invitation.expires_at = now + current_app.config["INVITATION_TTL"]
     invitation.send_count += 1
     audit.record(
-        "invitation.resent",
+        AuditEventType.INVITATION_RESENT,
         actor_id=actor.id,
         organization_id=invitation.organization_id,
         details={
@@ -238,7 +239,7 @@ def revoke(actor: User, invitation: Invitation) -> None:
     invitation.revoked_at = utcnow()
     invitation.revoked_by_id = actor.id
     audit.record(
-        "invitation.revoked",
+        AuditEventType.INVITATION_REVOKED,
         actor_id=actor.id,
         organization_id=invitation.organization_id,
         details={

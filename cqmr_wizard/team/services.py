@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Invitation, Membership, MembershipRole, Organization, User
 from ..models.base import utcnow
@@ -109,7 +110,7 @@ def change_roles(actor: User, member: Membership, roles: Iterable[str]) -> bool:
     for role in ordered_roles(new - old):
         member.role_rows.append(MembershipRole(role=role))
     audit.record(
-        "membership.roles_changed",
+        AuditEventType.MEMBERSHIP_ROLES_CHANGED,
         actor_id=actor.id,
         organization_id=member.organization_id,
         subject_user_id=member.user_id,
@@ -132,7 +133,7 @@ def deactivate(actor: User, member: Membership) -> int:
     _refuse_if_last_admin(member, "deactivate this member")
     user.deactivated_at = utcnow()
     audit.record(
-        "membership.deactivated",
+        AuditEventType.MEMBERSHIP_DEACTIVATED,
         actor_id=actor.id,
         organization_id=member.organization_id,
         subject_user_id=user.id,
@@ -147,7 +148,7 @@ def deactivate(actor: User, member: Membership) -> int:
     # After the commit: the session store writes on a connection of its own.
     ended = current_app.session_interface.store.delete_for_user(user.id)
     audit.record(
-        "auth.sessions_ended",
+        AuditEventType.AUTH_SESSIONS_ENDED,
         actor_id=actor.id,
         organization_id=member.organization_id,
         subject_user_id=user.id,
@@ -167,7 +168,7 @@ def reactivate(actor: User, member: Membership) -> None:
     old = user.deactivated_at
     user.deactivated_at = None
     audit.record(
-        "membership.reactivated",
+        AuditEventType.MEMBERSHIP_REACTIVATED,
         actor_id=actor.id,
         organization_id=member.organization_id,
         subject_user_id=user.id,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, TrainingResource, TrainingReview, User
 from ..models.base import utcnow
@@ -78,7 +79,7 @@ def add_resource(
     db.session.add(resource)
     db.session.flush()
     audit.record(
-        "training.resource_added",
+        AuditEventType.TRAINING_RESOURCE_ADDED,
         actor_id=operator.id,
         details={
             "resource_id": resource.id,
@@ -104,7 +105,7 @@ def withdraw_resource(operator: User, resource: TrainingResource) -> None:
         raise TrainingError("This item was already withdrawn")
     resource.withdrawn_at = utcnow()
     audit.record(
-        "training.resource_withdrawn",
+        AuditEventType.TRAINING_RESOURCE_WITHDRAWN,
         actor_id=operator.id,
         details={"resource_id": resource.id, "title": resource.title},
     )
@@ -192,7 +193,7 @@ def mark_reviewed(user: User, membership: Membership, resource: TrainingResource
     except IntegrityError:
         return False
     audit.record(
-        "training.reviewed",
+        AuditEventType.TRAINING_REVIEWED,
         actor_id=user.id,
         subject_user_id=user.id,
         organization_id=membership.organization_id,
