@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "OIDC_ISSUER": None,
     "OIDC_CLIENT_ID": None,
     "OIDC_CLIENT_SECRET": None,
+    # A PEM private key: authenticate at the token endpoint with private_key_jwt (RFC 7523)
+    # when the provider supports it; its public key is registered with the provider.
+    "OIDC_CLIENT_KEY": None,
     "OIDC_SCOPES": "openid email profile ohp",
     "OIDC_METADATA_URL": None,  # default: OIDC_ISSUER + /.well-known/openid-configuration
     "OIDC_ID_TOKEN_ALGS": ["RS256", "PS256", "ES256"],
@@ -108,6 +111,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "OIDC_ISSUER": str,
     "OIDC_CLIENT_ID": str,
     "OIDC_CLIENT_SECRET": str,
+    "OIDC_CLIENT_KEY": str,
     "OIDC_SCOPES": str,
     "OIDC_METADATA_URL": str,
     "OHP_REGISTRATION_URL": str,

@@ -12,6 +12,9 @@
 //   IDP_ACCOUNTS                  path of the accounts file (re-read on every use)
 //   IDP_ID_TOKEN_TTL              ID token lifetime in seconds (default 600)
 //   IDP_CLOCK_SKEW_SECONDS        pretend the provider's clock is off by this much (tests expiry)
+//   IDP_CLIENT_AUTH_METHOD        the one token endpoint client authentication method the provider
+//                                 offers and the client uses (default client_secret_basic)
+//   IDP_CLIENT_JWKS               JSON JWK set of the client's public keys (for private_key_jwt)
 //   IDP_TAMPER                    JSON {"claims": {...}, "key": "rogue"}: re-sign ID tokens with
 //                                 altered claims and/or an unpublished key (tests validation)
 // Prints "ready <issuer>" on stdout once it listens.
@@ -39,6 +42,7 @@ const { default: Provider, errors } = await import('oidc-provider');
 const host = args.host || env.IDP_HOST || '127.0.0.1';
 const port = Number(args.port ?? env.IDP_PORT ?? 5556);
 const accountsPath = env.IDP_ACCOUNTS || join(here, 'sample_accounts.json');
+const clientAuthMethod = env.IDP_CLIENT_AUTH_METHOD || 'client_secret_basic';
 const tamper = env.IDP_TAMPER ? JSON.parse(env.IDP_TAMPER) : null;
 
 // ---- accounts -------------------------------------------------------------------------------
@@ -294,8 +298,10 @@ function buildProvider(issuer) {
       redirect_uris: redirectUris,
       response_types: ['code'],
       grant_types: ['authorization_code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: clientAuthMethod,
+      ...(env.IDP_CLIENT_JWKS ? { jwks: JSON.parse(env.IDP_CLIENT_JWKS) } : {}),
     }],
+    clientAuthMethods: [clientAuthMethod],
     responseTypes: ['code'],
     pkce: { methods: ['S256'], required: () => true },
     scopes: ['openid', 'email', 'profile', 'ohp'],

@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
-from authlib.oidc.core import CodeIDToken
-from flask import Flask, current_app, session
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from flask import Flask, Response, current_app, request, session
+from joserfc.errors import JoseError
 
+from ..extensions import oauth
 from ..mail import external_url
 
+NAME = "onehealthport"
 FLOW_KEY = "sso_flow"
 CLIENT_KEY = "cqmr_oidc_client"
 METADATA_MAX_AGE = 3600  # seconds before the provider's metadata and keys are fetched again
@@ -77,8 +77,25 @@ class VerifiedIdentity:
     auth_time: int | None
 
 
+class SessionFlow(FlaskIntegration):
+    """Where Authlib keeps a started sign-in (state, nonce, PKCE verifier, redirect URI): one
+    per session, under FLOW_KEY, used up by the first answer that names its state."""
+
+    def set_state_data(self, session, state, data) -> None:
+        session[FLOW_KEY] = {**data, "state": state, "started_at": time.time()}
+
+    def get_state_data(self, session, state) -> dict | None:
+        flow = session.get(FLOW_KEY)
+        if isinstance(flow, dict) and hmac.compare_digest(str(flow.get("state", "")), state or ""):
+            return flow
+        return None
+
+    def clear_state_data(self, session, state) -> None:
+        session.pop(FLOW_KEY, None)
+
+
 def configure(app: Flask) -> None:
-    """Build this app's client (no network) and let forms post onward to the provider."""
+    """Register this app's client (no network) and let forms post onward to the provider."""
     issuer = app.config.get("OIDC_ISSUER")
     extra = list(app.config.get("CSP_FORM_ACTION_EXTRA", []))
     # Chromium applies form-action to the redirect after a POST: the provider and the CQMR.
@@ -89,24 +106,22 @@ def configure(app: Flask) -> None:
             if origin not in extra:
                 extra.append(origin)
     app.config["CSP_FORM_ACTION_EXTRA"] = extra
-    if not issuer:
-        app.extensions[CLIENT_KEY] = None
-        return
-    # One client per app: Authlib's registry is process-wide and would share one configuration.
-    app.extensions[CLIENT_KEY] = FlaskOAuth2App(
-        FlaskIntegration("onehealthport"),
-        "onehealthport",
-        client_id=app.config["OIDC_CLIENT_ID"],
-        client_secret=app.config["OIDC_CLIENT_SECRET"],
-        server_metadata_url=app.config.get("OIDC_METADATA_URL")
-        or issuer.rstrip("/") + "/.well-known/openid-configuration",
-        client_kwargs={
-            "scope": app.config["OIDC_SCOPES"],
-            "code_challenge_method": "S256",
-            "token_endpoint_auth_method": "client_secret_basic",
-            "default_timeout": app.config["OIDC_TIMEOUT"],
-        },
-    )
+    app.extensions[CLIENT_KEY] = None
+    if issuer:
+        client = oauth.register(
+            NAME,
+            client_id=app.config["OIDC_CLIENT_ID"],
+            client_secret=app.config["OIDC_CLIENT_SECRET"],
+            server_metadata_url=app.config.get("OIDC_METADATA_URL")
+            or issuer.rstrip("/") + "/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": app.config["OIDC_SCOPES"],
+                "code_challenge_method": "S256",
+                "default_timeout": app.config["OIDC_TIMEOUT"],
+            },
+        )
+        client.framework = SessionFlow(NAME)
+        app.extensions[CLIENT_KEY] = client  # each app keeps its own: tests build many apps
 
 
 def enabled() -> bool:
@@ -121,55 +136,63 @@ def _client() -> FlaskOAuth2App:
     return client
 
 
+def token_auth_method(supported: list[str] | None, has_key: bool) -> str | None:
+    """How to authenticate at the token endpoint, among the methods the provider supports
+    (RFC 8414: client_secret_basic when it names none); None when there is no common one."""
+    offered = supported or ["client_secret_basic"]
+    preferred = ["private_key_jwt"] if has_key else []
+    return next((m for m in [*preferred, "client_secret_basic", "client_secret_post"] if m in offered), None)
+
+
 def metadata() -> dict[str, Any]:
     """The provider's discovery document, checked to belong to the configured issuer."""
-    client = _client()
+    client, config = _client(), current_app.config
     loaded_at = client.server_metadata.get("_loaded_at")
     if loaded_at and time.time() - loaded_at > METADATA_MAX_AGE:
         client.server_metadata.clear()
     try:
         data = client.load_server_metadata()
-    except requests.ConnectionError as error:
+    except (requests.ConnectionError, requests.Timeout) as error:
         raise SsoError("unreachable", type(error).__name__) from error
-    except requests.Timeout as error:
-        raise SsoError("unreachable", "timeout") from error
     except (requests.RequestException, ValueError, TypeError) as error:
         client.server_metadata.clear()
         raise SsoError("bad_provider", f"metadata: {type(error).__name__}") from error
-    issuer = current_app.config["OIDC_ISSUER"]
     missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not data.get(k)]
-    if data.get("issuer") != issuer or missing:
+    method = token_auth_method(
+        data.get("token_endpoint_auth_methods_supported"), bool(config["OIDC_CLIENT_KEY"])
+    )
+    if data.get("issuer") != config["OIDC_ISSUER"] or missing or method is None:
         client.server_metadata.clear()
-        detail = f"issuer {data.get('issuer')!r} is not {issuer!r}" if not missing else f"missing {missing}"
-        raise SsoError("bad_provider", detail)
+        raise SsoError("bad_provider", f"issuer {data.get('issuer')!r}, missing {missing}, auth {method}")
+    # Authlib verifies ID tokens with the algorithms the metadata names: only those we accept.
+    offered = data.get("id_token_signing_alg_values_supported") or config["OIDC_ID_TOKEN_ALGS"]
+    data["id_token_signing_alg_values_supported"] = [a for a in offered if a in config["OIDC_ID_TOKEN_ALGS"]]
+    client.client_kwargs["token_endpoint_auth_method"] = method
+    if method == "private_key_jwt":
+        client.client_secret = config["OIDC_CLIENT_KEY"]
+        client.client_auth_methods = [PrivateKeyJWT(data["token_endpoint"])]
     return data
 
 
 def start(
     purpose: str, *, user_id: int | None = None, next_path: str | None = None, reauthenticate: bool = False
-) -> str:
-    """Remember a new authorization request in the session and return where to send the browser."""
+) -> Response:
+    """Start an authorization request remembered in the session; the redirect to the provider."""
     metadata()
-    extra: dict[str, Any] = {}
-    if reauthenticate:
-        extra = {"prompt": "login", "max_age": 0}
-    redirect_uri = external_url("sso.callback")
+    extra: dict[str, Any] = {"prompt": "login", "max_age": 0} if reauthenticate else {}
     try:
-        request = _client().create_authorization_url(redirect_uri, **extra)
+        response = _client().authorize_redirect(external_url("sso.callback"), **extra)
     except requests.RequestException as error:
         raise SsoError("unreachable", type(error).__name__) from error
     session[FLOW_KEY] = {
-        "state": request["state"],
-        "nonce": request["nonce"],
-        "code_verifier": request["code_verifier"],
-        "redirect_uri": redirect_uri,
+        **session[FLOW_KEY],
         "purpose": purpose,
         "user_id": user_id,
         "next": next_path,
         "reauthenticate": reauthenticate,
-        "started_at": time.time(),
     }
-    return request["url"]
+    response.status_code = 303  # answers a POST
+    return response
 
 
 def pending_purpose() -> str | None:
@@ -178,39 +201,35 @@ def pending_purpose() -> str | None:
     return flow.get("purpose") if isinstance(flow, dict) else None
 
 
-def finish(args: dict[str, str]) -> tuple[dict[str, Any], VerifiedIdentity]:
-    """Check the provider's answer against the session's request; return the request and who
-    signed in. The request is used up either way, so an answer can never be replayed."""
-    flow = session.pop(FLOW_KEY, None)
-    state = args.get("state") or ""
-    if not isinstance(flow, dict) or not hmac.compare_digest(str(flow.get("state", "")), state):
-        raise SsoError("state_mismatch")
-    if time.time() - flow["started_at"] > current_app.config["OIDC_FLOW_TTL"].total_seconds():
-        raise SsoError("flow_expired")
-    issuer = current_app.config["OIDC_ISSUER"]
-    if args.get("iss") is not None and args["iss"] != issuer:  # RFC 9207 mix-up defence
-        raise SsoError("invalid_id_token", "authorization response iss")
-    if args.get("error"):
-        reason = "access_denied" if args["error"] == "access_denied" else "provider_error"
-        raise SsoError(reason, args["error"][:64])
-    if not args.get("code"):
-        raise SsoError("provider_error", "no code")
-    client = _client()
+def finish() -> tuple[dict[str, Any], VerifiedIdentity]:
+    """Check the provider's answer to this request against the session's sign-in; return that
+    sign-in and who signed in. The sign-in is used up either way: an answer is never replayed."""
+    client, config, args = _client(), current_app.config, request.args
+    flow = client.framework.get_state_data(session, args.get("state"))
     try:
-        token = client.fetch_access_token(
-            redirect_uri=flow["redirect_uri"], code=args["code"], code_verifier=flow["code_verifier"]
-        )
-    except (requests.ConnectionError, requests.Timeout) as error:
-        raise SsoError("unreachable", type(error).__name__) from error
-    except AuthlibBaseError as error:
-        raise SsoError("token_refused", str(getattr(error, "error", "")) or "token") from error
-    except (requests.RequestException, ValueError, TypeError) as error:
-        raise SsoError("bad_provider", "token response") from error
-    claims = validate_id_token(token, flow["nonce"], max_age=0 if flow["reauthenticate"] else None)
-    profile = _userinfo(token, claims["sub"])
-    merged = {**claims, **profile}
+        if flow is None:
+            raise SsoError("state_mismatch")
+        if time.time() - flow["started_at"] > config["OIDC_FLOW_TTL"].total_seconds():
+            raise SsoError("flow_expired")
+        if args.get("iss") is not None and args["iss"] != config["OIDC_ISSUER"]:  # RFC 9207 mix-up
+            raise SsoError("invalid_id_token", "authorization response iss")
+        if args.get("error"):
+            reason = "access_denied" if args["error"] == "access_denied" else "provider_error"
+            raise SsoError(reason, args["error"][:64])
+        if not args.get("code"):
+            raise SsoError("provider_error", "no code")
+        metadata()
+        token = _token(client, flow["nonce"])
+    finally:
+        session.pop(FLOW_KEY, None)
+    claims = token.get("userinfo")
+    if not claims:
+        raise SsoError("invalid_id_token", "no id_token")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"] or len(claims["sub"]) > 255:
+        raise SsoError("invalid_id_token", "sub")
+    merged = {**claims, **_userinfo(token, claims["sub"])}
     return flow, VerifiedIdentity(
-        issuer=issuer,
+        issuer=config["OIDC_ISSUER"],
         subject=claims["sub"],
         email=_text(merged.get("email"), 254),
         name=_text(merged.get("name"), 200),
@@ -220,59 +239,36 @@ def finish(args: dict[str, str]) -> tuple[dict[str, Any], VerifiedIdentity]:
     )
 
 
-def validate_id_token(token: dict[str, Any], nonce: str, max_age: int | None = None) -> dict[str, Any]:
-    """Verify the ID token's signature (provider JWKS) and its issuer, audience, times and nonce."""
-    if not token.get("id_token"):
-        raise SsoError("invalid_id_token", "no id_token")
+def _token(client: FlaskOAuth2App, nonce: str) -> dict[str, Any]:
+    """Redeem the code (PKCE) and verify the ID token: signature, issuer, exactly this audience,
+    times and nonce."""
     config = current_app.config
-    algorithms = config["OIDC_ID_TOKEN_ALGS"]
+    client_id = config["OIDC_CLIENT_ID"]
+    claims_options = {
+        "iss": {"essential": True, "values": [config["OIDC_ISSUER"]]},
+        # Exactly this client: an extra audience would be a party this service does not trust.
+        "aud": {
+            "essential": True,
+            "values": [client_id],
+            "validate": lambda _c, v: v in (client_id, [client_id]),
+        },
+        "sub": {"essential": True},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+        "nonce": {"essential": True, "value": nonce},
+    }
     try:
-        try:
-            decoded = jwt.decode(token["id_token"], KeySet.import_key_set(_keys()), algorithms)
-        except InvalidKeyIdError:
-            decoded = jwt.decode(token["id_token"], KeySet.import_key_set(_keys(force=True)), algorithms)
-        client_id = config["OIDC_CLIENT_ID"]
-        claims = CodeIDToken(
-            decoded.claims,
-            decoded.header,
-            {
-                "iss": {"essential": True, "values": [config["OIDC_ISSUER"]]},
-                # Exactly this client: an extra audience would be a party this service does not trust.
-                "aud": {
-                    "essential": True,
-                    "values": [client_id],
-                    "validate": lambda _c, v: v == client_id or v == [client_id],
-                },
-                "sub": {"essential": True},
-                "exp": {"essential": True},
-                "iat": {"essential": True},
-            },
-            {
-                "nonce": nonce,
-                "client_id": client_id,
-                "access_token": token.get("access_token"),
-                "max_age": max_age,
-            },
+        return client.authorize_access_token(
+            claims_options=claims_options, leeway=config["OIDC_CLOCK_LEEWAY"]
         )
-        claims.validate(leeway=config["OIDC_CLOCK_LEEWAY"])
+    except (requests.ConnectionError, requests.Timeout) as error:
+        raise SsoError("unreachable", type(error).__name__) from error
     except JoseError as error:
         raise SsoError("invalid_id_token", f"{type(error).__name__}: {error}"[:200]) from error
-    except (ValueError, TypeError, KeyError) as error:
-        raise SsoError("invalid_id_token", type(error).__name__) from error
-    except (requests.ConnectionError, requests.Timeout) as error:
-        raise SsoError("unreachable", "jwks") from error
-    if not isinstance(claims.get("sub"), str) or not claims["sub"] or len(claims["sub"]) > 255:
-        raise SsoError("invalid_id_token", "sub")
-    return dict(claims)
-
-
-def _keys(force: bool = False) -> dict[str, Any]:
-    try:
-        return _client().fetch_jwk_set(force=force)
-    except (requests.ConnectionError, requests.Timeout):
-        raise
-    except (requests.RequestException, ValueError) as error:
-        raise SsoError("bad_provider", "jwks") from error
+    except AuthlibBaseError as error:
+        raise SsoError("token_refused", str(getattr(error, "error", "")) or "token") from error
+    except (requests.RequestException, ValueError, TypeError, KeyError) as error:
+        raise SsoError("bad_provider", f"token response: {type(error).__name__}") from error
 
 
 def _userinfo(token: dict[str, Any], subject: str) -> dict[str, Any]:

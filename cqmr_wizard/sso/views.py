@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from .. import audit
@@ -78,7 +78,7 @@ def connect():
 def start_connect():
     ConfirmForm().validate_on_submit()  # CSRF is checked for every POST before this runs
     try:
-        return redirect(provider.start("connect", user_id=current_user.id), 303)
+        return provider.start("connect", user_id=current_user.id)
     except SsoError as error:
         return failed(error, "connect")
 
@@ -89,7 +89,7 @@ def start_sign_in():
     form = SignInStartForm()
     form.validate_on_submit()
     try:
-        return redirect(provider.start("sign_in", next_path=safe_next_path(form.next.data)), 303)
+        return provider.start("sign_in", next_path=safe_next_path(form.next.data))
     except SsoError as error:
         return failed(error, "sign_in")
 
@@ -99,7 +99,7 @@ def start_sign_in():
 def callback():
     purpose = provider.pending_purpose()
     try:
-        flow, verified = provider.finish(request.args.to_dict())
+        flow, verified = provider.finish()
         if flow["purpose"] != "sign_in" and not (
             fully_authenticated() and current_user.id == flow["user_id"]
         ):
@@ -186,6 +186,6 @@ def unlink():
 def start_unlink():
     ConfirmForm().validate_on_submit()
     try:
-        return redirect(provider.start("unlink", user_id=current_user.id, reauthenticate=True), 303)
+        return provider.start("unlink", user_id=current_user.id, reauthenticate=True)
     except SsoError as error:
         return failed(error, "unlink")
