@@ -16,8 +16,8 @@ from ..extensions import db
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import bp, joins, provider, services
+from .errors import SsoError
 from .forms import PasswordCheckForm, SignInStartForm
-from .provider import SsoError
 
 TITLES = {
     "sign_in": "You could not sign in with OneHealthPort",
