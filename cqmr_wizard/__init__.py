@@ -102,7 +102,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from .access import enforce_access
+    from .access_hook import enforce_access
     from .request_limits import register_upload_limits
     from .security import register_security
 

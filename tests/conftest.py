@@ -7,6 +7,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 
@@ -17,8 +18,9 @@ from sqlalchemy import create_engine, text
 
 from cqmr_wizard import create_app
 from cqmr_wizard.extensions import db
+from cqmr_wizard.models import base
 
-from .helpers import free_port
+from .helpers import CLOCK, Clock, free_port
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = POSTGRES_URL.startswith(("postgres://", "postgresql://", "postgresql+psycopg://"))
@@ -161,6 +163,14 @@ def app_factory(tmp_path, pg_schema, pg_tables_created, smtp_server, monkeypatch
     for app in built:
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> Clock:
+    """The application's clock, which a test moves forward instead of sleeping."""
+    CLOCK.offset = timedelta(0)
+    monkeypatch.setattr(base, "time_source", CLOCK.now)
+    return CLOCK
 
 
 @pytest.fixture

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import func, select
 
@@ -16,6 +19,30 @@ from cqmr_wizard.models import MfaState, TotpCredential, User
 from cqmr_wizard.models.base import utcnow
 
 PASSWORD = "correct horse battery staple 42"
+
+
+class Clock:
+    """The time the application reads (conftest's `clock` fixture installs it): the computer's
+    time plus an offset the tests move forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def timestamp(self) -> float:
+        return self.now().timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+    def to_next_step(self) -> None:
+        """Move to the start of the next 30-second TOTP step."""
+        self.advance(30 - self.timestamp() % 30)
+
+
+CLOCK = Clock()
 
 
 def free_port() -> int:
@@ -39,12 +66,67 @@ def page_text(response) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
 
 
+@dataclass
+class Form:
+    """A form as the page renders it: where it posts, its hidden values, every field's name."""
+
+    action: str
+    method: str
+    hidden: dict[str, str] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+
+
+class _FormReader(HTMLParser):
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url = page_url
+        self.forms: list[Form] = []
+        self._open: Form | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            action = urljoin(self.page_url, attributes.get("action") or self.page_url)
+            self._open = Form(action, attributes.get("method", "get").lower())
+            self.forms.append(self._open)
+        elif self._open is not None and tag in ("input", "select", "textarea", "button"):
+            name = attributes.get("name")
+            if not name:
+                return
+            self._open.names.add(name)
+            if tag == "input" and attributes.get("type") == "hidden":
+                self._open.hidden[name] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+
+
+def forms_on(response, page_url: str) -> list[Form]:
+    """The forms of a page, read from its HTML."""
+    reader = _FormReader(page_url)
+    reader.feed(response.get_data(as_text=True))
+    return reader.forms
+
+
 def submit(client, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
-    """GET the page holding the form (or `page`), then POST `data` with its CSRF token."""
-    form_page = client.get(page or url)
-    assert form_page.status_code == 200, (form_page.status_code, page or url)
-    payload = {"csrf_token": csrf_from(form_page.get_data(as_text=True)), **(data or {})}
-    return client.post(url, data=payload, **kwargs)
+    """GET the page holding the form (or `page`), find the form that posts to `url`, and send
+    its hidden inputs with `data`, as a browser would. Every field in `data` must be one the form
+    has: a renamed or removed field fails the test."""
+    page_url = page or url
+    form_page = client.get(page_url)
+    assert form_page.status_code == 200, (form_page.status_code, page_url)
+    data = dict(data or {})
+    target = urlsplit(urljoin(page_url, url)).path
+    forms = [f for f in forms_on(form_page, page_url) if f.method == "post"]
+    matching = [f for f in forms if urlsplit(f.action).path == target]
+    assert matching, f"{page_url} has no form that posts to {url}"
+    form = next((f for f in matching if set(data) <= f.names), None)
+    assert form is not None, f"the form posting to {url} has no field {sorted(set(data) - matching[0].names)}"
+    action = urlsplit(form.action)
+    return client.post(
+        action.path + (f"?{action.query}" if action.query else ""), data={**form.hidden, **data}, **kwargs
+    )
 
 
 def make_user(
@@ -94,11 +176,12 @@ def enroll_mfa(app, user_id: int, *, recovery_codes_saved: bool = True) -> str:
 
 
 def totp_now(secret: str, at: float | None = None) -> str:
-    """The code oathtool, an independent RFC 6238 implementation, gives now (or at unix `at`)."""
-    command = ["oathtool", "--totp", "-b"]
-    if at is not None:
-        command += ["-N", f"@{int(at)}"]
-    result = subprocess.run([*command, secret], check=True, capture_output=True, text=True)
+    """The code oathtool, an independent RFC 6238 implementation, gives at the app's time now
+    (or at unix time `at`)."""
+    at = CLOCK.timestamp() if at is None else at
+    result = subprocess.run(
+        ["oathtool", "--totp", "-b", "-N", f"@{int(at)}", secret], check=True, capture_output=True, text=True
+    )
     return result.stdout.strip()
 
 
@@ -121,15 +204,12 @@ def stored_secret(app, email: str) -> str | None:
 
 
 def fresh_code(app, email: str, secret: str) -> str:
-    """A code for `secret` the server has not accepted yet, as a person would wait for: this
-    time step's, else the next one's (accepted as drift), else wait until one is due."""
+    """A code for `secret` the server has not accepted yet: this time step's, or, when that one
+    was used, the next step's once the clock has moved on to it (as a person would wait)."""
     last = next((step for _, known, step in _credentials(app, email) if known == secret), None)
-    step = int(time.time()) // 30
-    if last is not None and last >= step:
-        step = last + 1
-        while step > int(time.time()) // 30 + 1:
-            time.sleep(0.5)
-    return totp_now(secret, at=step * 30)
+    if last is not None and last >= int(CLOCK.timestamp()) // 30:
+        CLOCK.to_next_step()
+    return totp_now(secret)
 
 
 def sign_in(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 from sqlalchemy import select
 
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, MfaState
 
-from .helpers import csrf_from, fresh_code, page_text, sign_in, submit, totp_now
+from .helpers import CLOCK, csrf_from, fresh_code, page_text, sign_in, submit, totp_now
 
 CHALLENGE = "/two-step-verification/"
 ENROLL = "/two-step-verification/set-up"
@@ -21,11 +20,10 @@ CODE_PATTERN = re.compile(r"\b[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}\b"
 
 
 def steady_clock(margin: float = 4.0) -> None:
-    """Wait past a time-step boundary that is less than `margin` seconds away, so that a code
-    made now is still judged against the same step."""
-    left = 30 - time.time() % 30
-    if left < margin:
-        time.sleep(left + 0.1)
+    """Move the clock past a time-step boundary that is less than `margin` seconds away, so
+    that a code made now is still judged against the same step."""
+    if 30 - CLOCK.timestamp() % 30 < margin:
+        CLOCK.to_next_step()
 
 
 def password_only(client, email: str = "pat@example.org"):
@@ -93,7 +91,7 @@ def mfa_state(app, user_id: int) -> MfaState:
 
 def totp_at_offset(secret: str, steps: int) -> str:
     """The code for `steps` time steps from now (negative: in the past)."""
-    return totp_now(secret, at=time.time() + 30 * steps)
+    return totp_now(secret, at=CLOCK.timestamp() + 30 * steps)
 
 
 def wrong_code(secret: str) -> str:

@@ -136,6 +136,16 @@ def test_an_oversized_file_is_refused(app_factory):
     assert count(app, AgreementUpload) == 0 and stored_files(app) == []
 
 
+def test_an_oversized_upload_tells_only_a_signer_about_the_upload_page(app_factory):
+    app = app_factory(AGREEMENT_UPLOAD_MAX_BYTES=20_000)
+    load_agreements(app)
+    huge = {"file": (io.BytesIO(b"%PDF-1.4\n" + b"0" * 200_000), "a.pdf")}
+    response = app.test_client().post(OPA + "/upload", data=huge, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "The file or form is too large" in page_text(response) and "19 KB" not in page_text(response)
+    assert count(app, AgreementUpload) == 0
+
+
 def test_an_upload_without_a_csrf_token_is_refused(app, client):
     load_agreements(app)
     signed_in_signer(app, client)

@@ -4,7 +4,6 @@ organization administrator's reset and unlock."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -117,11 +116,11 @@ def test_two_requests_racing_with_one_recovery_code_get_in_once(app_factory):
     assert len(events(first, "mfa.recovery_code_used")) == 1
 
 
-def test_changing_the_authenticator_needs_a_fresh_code_and_replaces_the_old_one(app_factory, mailbox):
+def test_changing_the_authenticator_needs_a_fresh_code_and_replaces_the_old_one(app_factory, mailbox, clock):
     app = app_factory(MFA_FRESH_WINDOW=timedelta(seconds=3))
     client = app.test_client()
     old_secret, codes = enrolled_with_codes(app, client)
-    time.sleep(3.1)
+    clock.advance(3.1)
     assert client.get(CHANGE).location == REVERIFY + "?next=/two-step-verification/change"
     wrong = submit(client, REVERIFY + "?next=/two-step-verification/change", {"code": wrong_code(old_secret)})
     assert wrong.status_code == 400 and "The code is not right" in page_text(wrong)

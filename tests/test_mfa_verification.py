@@ -4,7 +4,6 @@ growing delays and lock-out counted per account in the database."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from .helpers import csrf_from, make_user, page_text, sign_in, stored_secret, totp_now
@@ -59,11 +58,11 @@ def test_codes_one_step_either_side_pass_with_a_clock_notice(app):
     assert "clock seems to be a little fast" in page_text(fast.get("/tasks"))
 
 
-def test_codes_two_steps_away_are_refused(app, client):
+def test_codes_two_steps_away_are_refused(app, client, clock):
     _, secret = enrolled(app)
     password_only(client)
     steady_clock()
-    for code in (totp_now(secret, at=time.time() - 60), totp_at_offset(secret, +2)):
+    for code in (totp_now(secret, at=clock.timestamp() - 60), totp_at_offset(secret, +2)):
         response = post_code(client, code)
         assert response.status_code == 400
         text = page_text(response)
@@ -140,7 +139,7 @@ def test_one_code_sent_20_times_at_once_to_two_instances_is_accepted_once(app_fa
     assert len(signed_in) == 1
 
 
-def test_delays_grow_after_three_failures_even_for_the_right_code(app, client):
+def test_delays_grow_after_three_failures_even_for_the_right_code(app, client, clock):
     user_id, secret = enrolled(app)
     password_only(client)
     for _ in range(3):
@@ -150,11 +149,11 @@ def test_delays_grow_after_three_failures_even_for_the_right_code(app, client):
     refused = post_code(client, totp_now(secret))
     assert refused.status_code == 429
     assert "Wait 1 second" in page_text(refused) and page_text(refused).startswith("Error: ")
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert post_code(client, wrong_code(secret)).status_code == 400
     refused = post_code(client, totp_now(secret))
     assert refused.status_code == 429 and "Wait 2 seconds" in page_text(refused)
-    time.sleep(2.1)
+    clock.advance(2.1)
     steady_clock()
     assert post_code(client, totp_now(secret)).status_code == 302
     assert mfa_state(app, user_id).failed_attempts == 0
@@ -162,7 +161,7 @@ def test_delays_grow_after_three_failures_even_for_the_right_code(app, client):
     assert reasons.count("throttled") == 2
 
 
-def test_ten_failures_lock_the_account_on_every_instance_until_the_wait_expires(app_factory, mailbox):
+def test_ten_failures_lock_the_account_on_every_instance_until_the_wait_expires(app_factory, mailbox, clock):
     settings = {**NO_DELAYS, "MFA_LOCKOUT": timedelta(seconds=3)}
     first, second = app_factory(**settings), app_factory(**settings)
     user_id, secret = enrolled(first)
@@ -184,7 +183,7 @@ def test_ten_failures_lock_the_account_on_every_instance_until_the_wait_expires(
     assert locked["subject_user_id"] == user_id
     assert "is locked" in mailbox.last_to(EMAIL)["Subject"]
 
-    time.sleep(3.1)
+    clock.advance(3.1)
     steady_clock()
     assert post_code(one, totp_now(secret)).status_code == 302
     assert [e["reason"] for e in events(first, "mfa.unlocked")] == ["lock_expired"]

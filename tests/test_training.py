@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, TrainingResource, TrainingReview
-from cqmr_wizard.tasks import TASKS
 
 from .helpers import csrf_from, page_text, task_status
 from .operator_support import make_org, member_client, operator_client, post_with_token
@@ -168,9 +167,15 @@ def test_members_see_what_is_meant_for_them_and_the_task_follows(app):
     )
 
 
-def test_the_training_task_is_optional():
-    (task,) = [t for t in TASKS if t.key == "training"]
-    assert task.required is False and task.scope == "organization"
+def test_the_training_task_is_optional(app):
+    org_id = make_org(app, "Cascade Health")
+    admin, _ = member_client(app, "ada@cascade.example", org_id, ("admin",))
+    tasks = admin.get("/tasks").get_data(as_text=True)
+    row = tasks.split('id="status-training"')[0].rsplit("<li", 1)[1]
+    assert "Review training materials" in row and "(optional)" in row
+    missing = admin.get("/go-to-cqmr")
+    assert missing.status_code == 403 and 'id="missing-' in missing.get_data(as_text=True)
+    assert 'id="missing-training"' not in missing.get_data(as_text=True)
 
 
 def test_members_cannot_manage_training_and_outsiders_cannot_review(app, client):

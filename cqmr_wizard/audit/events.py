@@ -16,6 +16,7 @@ class AuditEventType(StrEnum):
         member.label = label
         return member
 
+    # Accounts and signing in
     ACCOUNT_SIGNED_UP = "account.signed_up", "Account created"
     ACCOUNT_EMAIL_VERIFIED = "account.email_verified", "Email address confirmed"
     ACCOUNT_PASSWORD_RESET_REQUESTED = "account.password_reset_requested", "Password reset asked for"
@@ -25,6 +26,8 @@ class AuditEventType(StrEnum):
     AUTH_SIGNED_OUT = "auth.signed_out", "Signed out"
     AUTH_SIGNED_OUT_EVERYWHERE = "auth.signed_out_everywhere", "Signed out on every device"
     AUTH_SESSIONS_ENDED = "auth.sessions_ended", "Sessions ended"
+
+    # Two-step verification
     MFA_ENROLLMENT_STARTED = "mfa.enrollment_started", "Two-step verification set-up started"
     MFA_ENROLLED = "mfa.enrolled", "Two-step verification set up"
     MFA_CHALLENGE_PASSED = "mfa.challenge_passed", "Two-step verification code accepted"
@@ -32,11 +35,15 @@ class AuditEventType(StrEnum):
     MFA_REPLAY_REJECTED = "mfa.replay_rejected", "Two-step verification code refused: already used"
     MFA_LOCKED = "mfa.locked", "Two-step verification locked after too many wrong codes"
     MFA_UNLOCKED = "mfa.unlocked", "Two-step verification unlocked"
+
+    # Recovery codes, resets and keys
     MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used", "Recovery code used"
     MFA_RECOVERY_CODES_SAVED = "mfa.recovery_codes_saved", "Recovery codes saved"
     MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated", "New recovery codes made"
     MFA_RESET = "mfa.reset", "Two-step verification reset by an administrator"
     MFA_KEY_ROTATED = "mfa.key_rotated", "Two-step verification encryption key rotated"
+
+    # Organizations and their answers
     ORGANIZATION_CREATED = "organization.created", "Organization registration started"
     ORGANIZATION_DRAFT_SET_ASIDE = "organization.draft_set_aside", "Unfinished organization set aside"
     ORGANIZATION_OHP_CONNECTED = "organization.ohp_connected", "Organization linked to OneHealthPort"
@@ -46,6 +53,8 @@ class AuditEventType(StrEnum):
     )
     ONBOARDING_ANSWER_SAVED = "onboarding.answer_saved", "Organization answer saved"
     ONBOARDING_DETAILS_CONFIRMED = "onboarding.details_confirmed", "Organization details confirmed"
+
+    # Team: invitations, members, requests to join
     INVITATION_CREATED = "invitation.created", "Invitation sent"
     INVITATION_RESENT = "invitation.resent", "Invitation sent again"
     INVITATION_REVOKED = "invitation.revoked", "Invitation withdrawn"
@@ -54,24 +63,32 @@ class AuditEventType(StrEnum):
     MEMBERSHIP_ROLES_CHANGED = "membership.roles_changed", "Member's roles changed"
     MEMBERSHIP_DEACTIVATED = "membership.deactivated", "Member deactivated"
     MEMBERSHIP_REACTIVATED = "membership.reactivated", "Member reactivated"
+
     JOIN_REQUESTED = "join.requested", "Asked to join an organization"
     JOIN_APPROVED = "join.approved", "Request to join approved"
     JOIN_DECLINED = "join.declined", "Request to join declined"
+
+    # OneHealthPort
     SSO_IDENTITY_LINKED = "sso.identity_linked", "OneHealthPort account linked"
     SSO_IDENTITY_UNLINKED = "sso.identity_unlinked", "OneHealthPort account unlinked"
     SSO_FAILED = "sso.failed", "OneHealthPort sign-in failed"
     SSO_REFUSED = "sso.refused", "OneHealthPort sign-in refused"
+
+    # Agreements
     AGREEMENT_VERSION_PUBLISHED = "agreement.version_published", "Agreement version published"
     AGREEMENT_CONSENTED = "agreement.consented", "Consent to sign electronically given"
     AGREEMENT_CONSENT_WITHDRAWN = "agreement.consent_withdrawn", "Consent to sign electronically withdrawn"
     AGREEMENT_CONSENT_SUPERSEDED = "agreement.consent_superseded", "Consent to sign electronically renewed"
     AGREEMENT_SIGNER_DESIGNATED = "agreement.signer_designated", "Authorized signer designated"
+
     AGREEMENT_VIEWED = "agreement.viewed", "Agreement read"
     AGREEMENT_SIGNED = "agreement.signed", "Agreement signed"
     AGREEMENT_DECLINED = "agreement.declined", "Agreement declined"
     AGREEMENT_UPLOADED = "agreement.uploaded", "Signed paper copy uploaded"
     AGREEMENT_UPLOAD_VERIFIED = "agreement.upload_verified", "Signed paper copy verified"
     AGREEMENT_UPLOAD_REJECTED = "agreement.upload_rejected", "Signed paper copy rejected"
+
+    # Training, the gate to the CQMR, reminders
     TRAINING_RESOURCE_ADDED = "training.resource_added", "Training material published"
     TRAINING_RESOURCE_WITHDRAWN = "training.resource_withdrawn", "Training material withdrawn"
     TRAINING_REVIEWED = "training.reviewed", "Training material reviewed"
@@ -79,6 +96,8 @@ class AuditEventType(StrEnum):
     GATE_REFUSED = "gate.refused", "Not yet let through to the CQMR"
     GATE_UNAVAILABLE = "gate.unavailable", "CQMR could not be reached"
     REMINDER_SENT = "reminder.sent", "Reminder sent"
+
+    # Registry operators
     OPERATOR_CREATED = "operator.created", "Registry operator added"
     OPERATOR_REVOKED = "operator.revoked", "Registry operator removed"
     OPERATOR_EXPORTED = "operator.exported", "Audit trail exported"

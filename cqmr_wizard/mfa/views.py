@@ -116,13 +116,20 @@ def restart():
     return redirect(url_for("mfa.change" if changing else "mfa.enroll"))
 
 
-@bp.route("/", methods=["GET", "POST"])
-@allow(Access.SIGNED_IN)
-def challenge():
+def not_challenged():
+    """Where a session goes that has no code to give: past both factors, or not set up yet."""
     if fully_authenticated():
         return redirect(services.next_path())
     if not services.has_active_credential(current_user.id):
         return redirect(url_for("mfa.enroll"))
+    return None
+
+
+@bp.route("/", methods=["GET", "POST"])
+@allow(Access.SIGNED_IN)
+def challenge():
+    if (elsewhere := not_challenged()) is not None:
+        return elsewhere
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -137,10 +144,8 @@ def challenge():
 @bp.route("/recovery-code", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
 def challenge_recovery():
-    if fully_authenticated():
-        return redirect(services.next_path())
-    if not services.has_active_credential(current_user.id):
-        return redirect(url_for("mfa.enroll"))
+    if (elsewhere := not_challenged()) is not None:
+        return elsewhere
     form = RecoveryCodeForm()
     if form.validate_on_submit():
         try:

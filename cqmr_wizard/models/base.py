@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+def system_time() -> datetime:
+    """The computer's clock, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+# The one clock the application reads; the tests' `clock` fixture replaces it to move time on.
+time_source: Callable[[], datetime] = system_time
+
+
 def utcnow() -> datetime:
     """Return the current time, timezone-aware UTC."""
-    return datetime.now(UTC)
+    return time_source()
 
 
 class UTCDateTime(TypeDecorator):

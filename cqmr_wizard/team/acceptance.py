@@ -62,11 +62,7 @@ def accept(invitation: Invitation, user: User) -> Membership:
     for role in invitation.roles:
         member.role_rows.append(MembershipRole(role=role))
     db.session.add(member)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvitationError("already_member") from None
+    _flush_or_refuse("already_member")
     audit.record(
         AuditEventType.INVITATION_ACCEPTED,
         actor_id=user.id,
@@ -99,11 +95,7 @@ def accept_with_new_account(invitation: Invitation, full_name: str, password: st
         raise InvitationError("account_exists")
     user = User(email=invitation.email, full_name=full_name, password_hash=hash_password(password))
     db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise InvitationError("account_exists") from None
+    _flush_or_refuse("account_exists")
     audit.record(
         AuditEventType.ACCOUNT_SIGNED_UP,
         actor_id=user.id,
@@ -113,3 +105,12 @@ def accept_with_new_account(invitation: Invitation, full_name: str, password: st
     )
     accept(invitation, user)
     return user
+
+
+def _flush_or_refuse(reason: str) -> None:
+    """Write the new rows; a uniqueness constraint refusing them means `reason`."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise InvitationError(reason) from None

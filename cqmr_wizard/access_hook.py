@@ -1,0 +1,54 @@
+"""The before_request hook that applies `access.decide()` to every request."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .access import Verdict, decide, session_auth, view_access
+from .extensions import db
+from .security import safe_next_path
+
+
+def request_verdict() -> Verdict:
+    """Load the membership (views read it as `g.membership`) and decide on this request."""
+    from .models import Membership
+
+    g.membership = None
+    if current_user.is_authenticated:
+        g.membership = db.session.scalar(
+            select(Membership)
+            .options(joinedload(Membership.organization))
+            .where(Membership.user_id == current_user.id)
+        )
+    roles = frozenset(g.membership.roles) if g.membership is not None else None
+    operator = getattr(current_user, "is_operator", False)
+    return decide(view_access(request.endpoint), session_auth(), operator, roles)
+
+
+def enforce_access() -> object | None:
+    """before_request hook: answer the verdict on this request."""
+    verdict = request_verdict()
+    if request.endpoint is None:
+        return None  # routing failed; Flask answers 404/405
+    if verdict == "refuse":
+        abort(403)
+    if verdict == "tasks":
+        return redirect(url_for("main.tasks"))
+    if verdict == "second_factor":
+        from .mfa.services import second_factor_url
+
+        return redirect(second_factor_url())
+    if verdict == "sign_in":
+        if session.get("_expired"):
+            flash(
+                "Your session ended because it was left unused, to keep your organization's "
+                "information safe. Sign in again to carry on: your answers are saved.",
+                "info",
+            )
+        # Only a page can be returned to; a form's POST address answers GET with 405.
+        back = safe_next_path(request.full_path) if request.method in ("GET", "HEAD") else None
+        return redirect(url_for("auth.sign_in", next=back))
+    return None
