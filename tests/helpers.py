@@ -129,6 +129,13 @@ def submit(client, url: str, data: dict | None = None, *, page: str | None = Non
     )
 
 
+def forge(client, url: str, data: dict | None = None, *, page: str, **kwargs):
+    """POST `data` to `url` with this session's CSRF token from `page`, which has no such form:
+    the request an attacker or a stale page would send, not one the site offers."""
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
 def make_user(
     app,
     email: str = "pat@example.org",

@@ -10,7 +10,7 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, fresh_code, make_user, page_text, sign_in, stored_secret, submit
+from .helpers import PASSWORD, forge, fresh_code, make_user, page_text, sign_in, stored_secret, submit
 
 
 def events(app, event_type: str) -> list[AuditEvent]:
@@ -151,7 +151,7 @@ def test_a_page_that_needs_sign_in_comes_back_after_it(app, client):
 
 def test_sign_in_after_a_refused_post_does_not_return_to_a_post_only_address(app, client):
     make_user(app)
-    response = submit(client, "/sign-out-everywhere", page="/sign-in")
+    response = forge(client, "/sign-out-everywhere", page="/sign-in")
     assert response.status_code == 302
     assert response.location == "/sign-in"
 

@@ -16,7 +16,7 @@ from cqmr_wizard.models.base import utcnow
 from cqmr_wizard.tasks import TASKS
 
 from . import agreement_helpers
-from .helpers import enroll_mfa, make_organization, make_user, page_text, sign_in, submit, task_status
+from .helpers import enroll_mfa, forge, make_organization, make_user, page_text, sign_in, submit, task_status
 from .sso_support import audit_events
 
 GATE = "/go-to-cqmr"
@@ -128,7 +128,7 @@ def test_the_gate_refuses_while_a_required_task_is_not_complete(app, missing):
     if missing == "eligibility":
         # Without an organization record the person is not a member of anything yet: the gate
         # sends them back to the task list, where eligibility is the first thing to do.
-        for response in (client.get(GATE), submit(client, GATE, {}, page="/tasks")):
+        for response in (client.get(GATE), forge(client, GATE, {}, page="/tasks")):
             assert response.status_code == 302 and response.location == "/tasks"
         assert task_status(client.get("/tasks"), "eligibility") == "Not started"
         assert audit_events(app, "gate.redirected") == []
@@ -144,7 +144,7 @@ def test_the_gate_refuses_while_a_required_task_is_not_complete(app, missing):
     who = "You" if task.scope == "user" else "You, as your organization's administrator"
     assert who in page_text(page)
 
-    refused = submit(client, GATE, {}, page="/tasks")
+    refused = forge(client, GATE, {}, page="/tasks")
     assert refused.status_code == 403
     assert missing_rows(refused) == expected
     events = audit_events(app, "gate.refused")
@@ -187,7 +187,7 @@ def test_the_gate_reads_the_database_at_the_moment_of_the_request(app):
             )
         )
         db.session.commit()
-    response = submit(client, GATE, {}, page="/tasks")
+    response = forge(client, GATE, {}, page="/tasks")
     assert response.status_code == 403 and "team" in missing_rows(response)
     assert audit_events(app, "gate.redirected") == []
 

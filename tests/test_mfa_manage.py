@@ -13,6 +13,7 @@ from cqmr_wizard.models import Membership, MembershipRole, RecoveryCode, TotpCre
 
 from .helpers import (
     csrf_from,
+    forge,
     fresh_code,
     make_organization,
     make_user,
@@ -230,7 +231,7 @@ def test_members_of_other_organizations_are_not_found(app):
         assert admin.get(path).status_code == 404
     page = f"/two-step-verification/members/{member_id}"
     for action in ("reset", "unlock"):
-        response = submit(
+        response = forge(
             admin, f"/two-step-verification/members/{outsider_id}/{action}", {"code": "123456"}, page=page
         )
         assert response.status_code == 404
@@ -247,7 +248,7 @@ def test_member_pages_for_each_access_level(app):
     plain_member = app.test_client()
     sign_in(plain_member)
     assert plain_member.get(url).status_code == 403
-    response = submit(plain_member, url + "/reset", {"code": "123456"}, page="/tasks")
+    response = forge(plain_member, url + "/reset", {"code": "123456"}, page="/tasks")
     assert response.status_code == 403
     make_user(app, "loner@example.org")
     loner = app.test_client()
@@ -262,7 +263,7 @@ def test_administrators_cannot_reset_themselves_here(app):
     url = f"/two-step-verification/members/{admin_id}"
     assert "This is your own account" in page_text(admin.get(url))
     secret = stored_secret(app, "ada@example.org")
-    refused = submit(admin, url + "/reset", {"code": fresh_code(app, "ada@example.org", secret)}, page=url)
+    refused = forge(admin, url + "/reset", {"code": fresh_code(app, "ada@example.org", secret)}, page=url)
     assert refused.status_code == 400 and "your own account" in page_text(refused)
     assert stored_secret(app, "ada@example.org") == secret
 

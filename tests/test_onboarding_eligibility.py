@@ -9,7 +9,7 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Membership, Organization, User
 from cqmr_wizard.onboarding import services
 
-from .helpers import make_organization, make_user, page_text, sign_in, submit, task_status
+from .helpers import forge, make_organization, make_user, page_text, sign_in, submit, task_status
 
 URL = "/onboarding/eligibility"
 
@@ -117,7 +117,7 @@ def test_other_members_cannot_answer(app, client):
     make_organization(app, user_id, roles=("signer", "submitter"))
     sign_in(client)
     assert client.get(URL).status_code == 403
-    response = submit(client, URL, {"eligibility": "business_associate"}, page="/tasks")
+    response = forge(client, URL, {"eligibility": "business_associate"}, page="/tasks")
     assert response.status_code == 403
     with app.app_context():
         assert db.session.scalar(select(Organization.eligibility)) == "covered_entity"

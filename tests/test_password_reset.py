@@ -8,7 +8,7 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, EmailToken, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, csrf_from, link_from, make_user, page_text, sign_in, submit
+from .helpers import PASSWORD, csrf_from, forge, link_from, make_user, page_text, sign_in, submit
 
 NEW_PASSWORD = "purple elephant juggling tangerines"
 
@@ -82,7 +82,7 @@ def test_expired_and_unknown_links(app, client, mailbox):
     assert expired.status_code == 410 and "This link has expired" in page_text(expired)
     csrf_page = client.get("/reset-password")
     assert csrf_page.status_code == 200
-    posted = submit(client, link, {"password": NEW_PASSWORD}, page="/reset-password")
+    posted = forge(client, link, {"password": NEW_PASSWORD}, page="/reset-password")
     assert posted.status_code == 410
     assert sign_in(client).status_code == 302  # the password did not change
 

@@ -204,8 +204,8 @@ def test_without_single_sign_on_configured_the_page_says_so(app_factory):
     client, _, _ = signed_in_admin(app)
     page = client.get(CONNECT_PAGE)
     assert "not set up on this service yet" in page_text(page)
-    from .helpers import submit
+    from .helpers import forge
 
-    response = submit(client, CONNECT_START, {}, page=CONNECT_PAGE)
+    response = forge(client, CONNECT_START, {}, page=CONNECT_PAGE)
     assert response.status_code == 503
     assert "not set up" in page_text(response)

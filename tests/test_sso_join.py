@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import JoinRequest, Membership, MembershipRole, Organization
 
-from .helpers import link_from, make_organization, make_user, page_text, sign_in, submit
+from .helpers import forge, link_from, make_organization, make_user, page_text, sign_in, submit
 from .sso_support import audit_events, connect, membership_org, organization, signed_in_admin, signed_in_user
 
 
@@ -76,7 +76,7 @@ def test_a_second_record_for_the_same_organization_becomes_a_join_request(app, i
     tasks = bob.get("/tasks")
     assert tasks.status_code == 200 and "Willamette Valley Clinic LLC" in page_text(tasks)
     # Decided once only.
-    again = submit(admin, decide_path, {"decision": "decline"}, page=decide_path)
+    again = forge(admin, decide_path, {"decision": "decline"}, page=decide_path)
     assert again.status_code == 409
 
 
@@ -107,7 +107,7 @@ def test_a_draft_with_other_members_cannot_be_set_aside(app, idp, registered):
     response = connect(dan, idp, idp.add_account(organization=ohp_org))
     offer = dan.get(response.location)
     assert "cannot be set aside" in page_text(offer)
-    refused = submit(dan, "/organization/already-registered", {}, page=response.location)
+    refused = forge(dan, "/organization/already-registered", {}, page=response.location)
     assert refused.status_code == 409
     assert membership_org(app, dan_id) == draft_id
     with app.app_context():
@@ -118,7 +118,7 @@ def test_the_join_page_needs_a_onehealthport_sign_in_first(app, registered):
     client, _ = signed_in_user(app, "frank@example.org")
     response = client.get("/organization/already-registered")
     assert response.status_code == 302 and response.location == "/onehealthport"
-    assert submit(client, "/organization/already-registered", {}, page="/tasks").status_code == 302
+    assert forge(client, "/organization/already-registered", {}, page="/tasks").status_code == 302
     with app.app_context():
         assert db.session.scalar(select(JoinRequest.id)) is None
 
@@ -184,5 +184,5 @@ def test_a_draft_with_open_invitations_cannot_be_set_aside(app, idp, registered)
         db.session.commit()
     response = connect(ivy, idp, idp.add_account(organization=ohp_org))
     assert "cannot be set aside" in page_text(ivy.get(response.location))
-    assert submit(ivy, response.location, {}).status_code == 409
+    assert forge(ivy, response.location, {}, page=response.location).status_code == 409
     assert membership_org(app, ivy_id) == draft_id

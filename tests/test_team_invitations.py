@@ -14,7 +14,17 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Invitation, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, csrf_from, link_from, make_user, page_text, stored_secret, submit, totp_now
+from .helpers import (
+    PASSWORD,
+    csrf_from,
+    forge,
+    link_from,
+    make_user,
+    page_text,
+    stored_secret,
+    submit,
+    totp_now,
+)
 from .team_support import (
     add_member,
     admin_with_org,
@@ -69,8 +79,12 @@ def test_new_person_accepts_creates_account_with_verified_email_and_roles(app, m
     assert 'value="Bea Builder"' in page.get_data(as_text=True)  # name prefilled
     assert 'name="email"' not in page.get_data(as_text=True)  # the email cannot be changed
 
-    response = submit(
-        guest, link, {"full_name": "Bea Builder", "password": PASSWORD, "email": "someone-else@example.org"}
+    # A tampered form that adds an email field changes nothing.
+    response = forge(
+        guest,
+        link,
+        {"full_name": "Bea Builder", "password": PASSWORD, "email": "someone-else@example.org"},
+        page=link,
     )
     assert response.status_code == 302
     assert roles_of(app, INVITEE) == ["submitter", "viewer"]
@@ -156,8 +170,8 @@ def test_resend_mails_a_new_link_and_kills_the_old_one(app, mailbox):
     [event] = events(app, "invitation.resent")
     details = json.loads(event.details)
     assert details["old"]["expires_at"] and details["new"]["expires_at"]
-    # An accepted invitation cannot be resent.
-    response = submit(admin, f"/team/invitations/{row.id}/resend", {}, page=f"/team/invitations/{row.id}")
+    # An accepted invitation cannot be resent (its page no longer offers it).
+    response = forge(admin, f"/team/invitations/{row.id}/resend", {}, page=f"/team/invitations/{row.id}")
     assert response.status_code == 400 and "already accepted" in page_text(response)
 
 

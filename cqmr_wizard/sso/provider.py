@@ -129,10 +129,10 @@ def metadata() -> dict[str, Any]:
     # Authlib verifies ID tokens with the algorithms the metadata names: only those we accept.
     offered = data.get("id_token_signing_alg_values_supported") or config["OIDC_ID_TOKEN_ALGS"]
     data["id_token_signing_alg_values_supported"] = [a for a in offered if a in config["OIDC_ID_TOKEN_ALGS"]]
+    key_jwt = method == "private_key_jwt"
     client.client_kwargs["token_endpoint_auth_method"] = method
-    if method == "private_key_jwt":
-        client.client_secret = config["OIDC_CLIENT_KEY"]
-        client.client_auth_methods = [PrivateKeyJWT(data["token_endpoint"])]
+    client.client_secret = config["OIDC_CLIENT_KEY"] if key_jwt else config["OIDC_CLIENT_SECRET"]
+    client.client_auth_methods = [PrivateKeyJWT(data["token_endpoint"])] if key_jwt else None
     return data
 
 
