@@ -10,7 +10,7 @@ from sqlalchemy import select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, MfaState
 
-from .helpers import CLOCK, csrf_from, fresh_code, page_text, sign_in, submit, totp_now
+from .helpers import CLOCK, fresh_code, page_text, sign_in, submit, totp_now
 
 CHALLENGE = "/two-step-verification/"
 ENROLL = "/two-step-verification/set-up"
@@ -34,10 +34,8 @@ def password_only(client, email: str = "pat@example.org"):
 
 
 def post_code(client, code: str, url: str = CHALLENGE, field: str = "code"):
-    """POST a code to a page, taking the CSRF token from that page."""
-    page = client.get(url)
-    assert page.status_code == 200, (page.status_code, page.location)
-    return client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True)), field: code})
+    """Give a code in the form on a page."""
+    return submit(client, url, {field: code})
 
 
 def key_on_page(response) -> str:
