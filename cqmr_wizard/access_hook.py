@@ -9,13 +9,13 @@ from sqlalchemy.orm import joinedload
 
 from .access import Verdict, decide, session_auth, view_access
 from .extensions import db
+from .mfa.services import second_factor_url
+from .models import Membership
 from .security import safe_next_path
 
 
 def request_verdict() -> Verdict:
     """Load the membership (views read it as `g.membership`) and decide on this request."""
-    from .models import Membership
-
     g.membership = None
     if current_user.is_authenticated:
         g.membership = db.session.scalar(
@@ -38,8 +38,6 @@ def enforce_access() -> object | None:
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
     if verdict == "second_factor":
-        from .mfa.services import second_factor_url
-
         return redirect(second_factor_url())
     if verdict == "sign_in":
         if session.get("_expired"):
