@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .helpers import free_port
+from .helpers import CLOCK, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -70,6 +70,7 @@ _servers: list[LiveServer] = []
 
 
 def _start_live_server(app_factory, tmp_path, extra: dict) -> LiveServer:
+    CLOCK.real_time_only = True  # gunicorn reads the computer's clock
     app = app_factory(**extra)
     port = free_port()
     instance = tmp_path / "instance"

@@ -169,6 +169,7 @@ def app_factory(tmp_path, pg_schema, pg_tables_created, smtp_server, monkeypatch
 def clock(monkeypatch) -> Clock:
     """The application's clock, which a test moves forward instead of sleeping."""
     CLOCK.offset = timedelta(0)
+    CLOCK.real_time_only = False
     monkeypatch.setattr(base, "time_source", CLOCK.now)
     return CLOCK
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -23,10 +24,12 @@ PASSWORD = "correct horse battery staple 42"
 
 class Clock:
     """The time the application reads (conftest's `clock` fixture installs it): the computer's
-    time plus an offset the tests move forward instead of sleeping."""
+    time plus an offset the tests move forward instead of sleeping. A server in another
+    process (the browser tests' gunicorn) reads the computer's time: then moving on waits."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
+        self.real_time_only = False
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -35,11 +38,14 @@ class Clock:
         return self.now().timestamp()
 
     def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
+        if self.real_time_only:
+            time.sleep(seconds)
+        else:
+            self.offset += timedelta(seconds=seconds)
 
     def to_next_step(self) -> None:
         """Move to the start of the next 30-second TOTP step."""
-        self.advance(30 - self.timestamp() % 30)
+        self.advance(30.5 - self.timestamp() % 30)
 
 
 CLOCK = Clock()
