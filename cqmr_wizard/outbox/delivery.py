@@ -124,33 +124,3 @@ def deliver(ids: Iterable[int] | None = None, limit: int = 50) -> Outcome:
     for message_id in claim(ids, limit):
         deliver_one(message_id, outcome)
     return outcome
-
-
-def retry(ids: Iterable[int] | None = None) -> int:
-    """Put failed messages (these `ids`, or all) back in the queue, due now; return how many."""
-    query = update(OutboxMessage).where(OutboxMessage.status == FAILED)
-    if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
-    result = db.session.execute(
-        query.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(
-            synchronize_session=False
-        )
-    )
-    return result.rowcount
-
-
-def failed_messages(limit: int = 200) -> list[OutboxMessage]:
-    """Messages that gave up, and pending ones whose last attempt failed, newest first."""
-    return list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(
-                or_(
-                    OutboxMessage.status == FAILED,
-                    (OutboxMessage.status == PENDING) & OutboxMessage.last_error.is_not(None),
-                )
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
-        )
-    )

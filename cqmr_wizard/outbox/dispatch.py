@@ -1,7 +1,9 @@
 """After a transaction that wrote outbox rows commits, deliver them from this process:
-on a background thread per process (OUTBOX_DELIVERY="background", the default), in the
-committing thread once the commit is done ("inline", for tests), or not at all ("worker":
-only `flask outbox deliver`). Delivery never runs inside the committing transaction."""
+on a background thread per process (OUTBOX_DELIVERY="background", the default), so that no
+response waits on another server; in the committing thread once the commit is done
+("inline", for tests, and always outside a request: a command has no response to delay and
+may exit before a thread would finish); or not at all ("worker": only `flask outbox deliver`).
+Delivery never runs inside the committing transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import queue
 import threading
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -54,6 +56,11 @@ class Courier:
 courier = Courier()
 
 
+def deliver_after_commit(session: Session, ids: list[int]) -> None:
+    """Hand these messages to delivery once the session's transaction commits."""
+    session.info.setdefault(_NEW_IDS, []).extend(ids)
+
+
 def _after_flush(session: Session, flush_context: object) -> None:
     session.info[_WROTE] = True
     ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
@@ -73,9 +80,9 @@ def _after_commit(session: Session) -> None:
         return
     app = current_app._get_current_object()
     mode = app.config["OUTBOX_DELIVERY"]
-    if mode == "background":
+    if mode == "background" and has_request_context():
         courier.submit(app, ids)
-    elif mode == "inline":
+    elif mode != "worker":
         try:
             delivery.deliver(ids)
         except Exception:  # the message stays in the outbox for the worker
