@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cqmr_wizard import audit
 from cqmr_wizard.extensions import db
 from cqmr_wizard.mail import send_mail
-from cqmr_wizard.models import AuditEvent, OutboxMessage
+from cqmr_wizard.models import AuditEvent, OutboxMessage, User
 from cqmr_wizard.outbox import delivery
 
 from .conftest import ON_POSTGRES
@@ -215,3 +215,14 @@ def test_a_claim_skips_rows_another_deliverer_has_locked(app_factory):
             got = delivery.claim()
         other.rollback()
     assert first not in got
+
+
+def test_the_mail_of_a_change_that_rolls_back_is_never_sent(app, mailbox):
+    with app.test_request_context():
+        db.session.add(User(email="ghost@example.org", full_name="Ghost"))
+        send_mail("ghost@example.org", "Welcome", "password_changed", user={})
+        db.session.rollback()
+        audit.record("test.event")
+        send_mail("ghost@example.org", "Welcome", "password_changed", user={})
+        db.session.rollback()
+    assert messages(app) == [] and mailbox.messages == []

@@ -18,11 +18,11 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..models import OutboxMessage
 from . import delivery
+from .queue import WROTE
 
 log = logging.getLogger(__name__)
 
 _NEW_IDS = "outbox_new_ids"
-_WROTE = "wrote"
 
 
 class Courier:
@@ -62,7 +62,7 @@ def deliver_after_commit(session: Session, ids: list[int]) -> None:
 
 
 def _after_flush(session: Session, flush_context: object) -> None:
-    session.info[_WROTE] = True
+    session.info[WROTE] = True
     ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
     if ids:
         session.info.setdefault(_NEW_IDS, []).extend(ids)
@@ -70,11 +70,11 @@ def _after_flush(session: Session, flush_context: object) -> None:
 
 def _orm_write(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[_WROTE] = True
+        state.session.info[WROTE] = True
 
 
 def _after_commit(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+    session.info.pop(WROTE, None)
     ids = session.info.pop(_NEW_IDS, None)
     if not ids or not has_app_context():
         return
@@ -90,7 +90,7 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+    session.info.pop(WROTE, None)
     session.info.pop(_NEW_IDS, None)
 
 
