@@ -108,6 +108,7 @@ class AuditEventType(StrEnum):
     OPERATOR_UPLOAD_DOWNLOADED = "operator.upload_downloaded", "Paper copy downloaded by an operator"
     OPERATOR_ORGANIZATION_SUSPENDED = "operator.organization_suspended", "Organization suspended"
     OPERATOR_ORGANIZATION_REACTIVATED = "operator.organization_reactivated", "Organization reactivated"
+    OUTBOX_RETRIED = "outbox.retried", "Undelivered messages sent again by an operator"
 
 
 def label(event_type: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select, update
 
 from .. import audit
+from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.base import utcnow
@@ -50,7 +51,7 @@ def retry(ids: Iterable[int] | None = None, *, actor_id: int | None = None) -> l
         .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    audit.record("outbox.retried", actor_id=actor_id, details={"message_ids": chosen})
+    audit.record(AuditEventType.OUTBOX_RETRIED, actor_id=actor_id, details={"message_ids": chosen})
     deliver_after_commit(db.session(), chosen)
     db.session.commit()
     return chosen
