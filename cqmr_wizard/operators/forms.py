@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..forms import BaseForm
 from ..tasks import Status
 from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
 
 
-class SearchForm(FlaskForm):
+class SearchForm(BaseForm):
     """A GET form: no CSRF token, and an unknown parameter is ignored."""
 
     class Meta:
@@ -79,7 +79,7 @@ class AuditSearchForm(SearchForm):
             raise ValidationError("Choose an event type from the list")
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(BaseForm):
     reason = TextAreaField(
         "Why is this organization suspended?",
         validators=[
@@ -90,7 +90,7 @@ class SuspendForm(FlaskForm):
     )
 
 
-class RejectUploadForm(FlaskForm):
+class RejectUploadForm(BaseForm):
     reason = TextAreaField(
         "Why can this signed copy not be accepted?",
         validators=[
