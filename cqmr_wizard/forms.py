@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
+from .security import MAX_DATABASE_INT
+
 CONTROL_CHARACTERS = (
     "Remove line breaks, tabs and other control characters: this answer must be a single line"
 )
@@ -101,4 +103,17 @@ class MaxLength:
 
     def __call__(self, form, field) -> None:
         if field.data and len(field.data) > self.max_length:
+            raise ValidationError(self.message)
+
+
+class NumberOrText:
+    """A search box taking a record's number or some text: a number must be one the database
+    can hold, written with the digits 0-9."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        value = (field.data or "").strip()
+        if value.isdigit() and (not value.isascii() or int(value) > MAX_DATABASE_INT):
             raise ValidationError(self.message)

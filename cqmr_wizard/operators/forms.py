@@ -8,7 +8,7 @@ from datetime import date
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import BaseForm
+from ..forms import BaseForm, NumberOrText
 from ..tasks import Status
 from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
 
@@ -51,12 +51,12 @@ class DashboardForm(SearchForm):
 class AuditSearchForm(SearchForm):
     organization = StringField(
         "Organization",
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), Length(max=100), NumberOrText("No organization has that number")],
         description="Its number, or part of its name.",
     )
     user = StringField(
         "User",
-        validators=[Optional(), Length(max=254)],
+        validators=[Optional(), Length(max=254), NumberOrText("No user has that number")],
         description="Their number, or part of their email address. Matches who acted or who it concerned.",
     )
     event_type = SelectField("Event type", choices=[("", "Any event")], default="", validate_choice=False)
