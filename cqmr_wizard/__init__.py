@@ -34,6 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     load_config(app, test_config)
     logging.basicConfig(level=logging.INFO)
+    from .log_redaction import install as redact_logs
+
+    redact_logs()  # every handler of the root logger, which the app's loggers propagate to
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
