@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "CQMR_ENV": "development",
     "SECRET_KEY": None,
     "MFA_ENCRYPTION_KEYS": None,
+    # Key of the HMAC-SHA-256 under which recovery codes are stored (one cheap lookup per try).
+    "RECOVERY_CODE_KEY": None,
     "DATABASE_URL": None,
     "REDIS_URL": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -92,6 +94,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "CQMR_ENV": str,
     "SECRET_KEY": str,
     "MFA_ENCRYPTION_KEYS": str,
+    "RECOVERY_CODE_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "MAIL_SERVER": str,
@@ -121,7 +124,13 @@ ENVIRONMENTS = ("development", "test", "production")
 
 # Settings that production must be given explicitly. Links in mail need a configured base:
 # built from the request's Host header, a reset link could be made to point anywhere.
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL", "SERVER_NAME_FOR_LINKS")
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "MFA_ENCRYPTION_KEYS",
+    "RECOVERY_CODE_KEY",
+    "DATABASE_URL",
+    "SERVER_NAME_FOR_LINKS",
+)
 
 # Outside production the app is served over plain http on loopback, unless a layer says otherwise.
 LOCAL_DEFAULTS: dict[str, Any] = {
@@ -240,6 +249,11 @@ def _fill_development_secrets(app: Flask) -> None:
             stored["MFA_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
             changed = True
         app.config["MFA_ENCRYPTION_KEYS"] = stored["MFA_ENCRYPTION_KEYS"]
+    if not app.config.get("RECOVERY_CODE_KEY"):
+        if "RECOVERY_CODE_KEY" not in stored:
+            stored["RECOVERY_CODE_KEY"] = secrets.token_hex(32)
+            changed = True
+        app.config["RECOVERY_CODE_KEY"] = stored["RECOVERY_CODE_KEY"]
     if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored))

@@ -17,6 +17,7 @@ from .organizations import Membership, MembershipRole, Organization
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
+from .throttling import RateLimitCounter, SignInThrottle
 from .training import TrainingResource, TrainingReview
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "MembershipRole",
     "OidcIdentity",
     "Organization",
+    "RateLimitCounter",
     "RecoveryCode",
     "ReminderLog",
+    "SignInThrottle",
     "Signature",
     "TotpCredential",
     "TrainingResource",
