@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate, oauth
+from .extensions import csrf, db, limiter, login_manager, migrate, oauth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +61,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     oauth.init_app(app)
+    from . import rate_limit_store  # noqa: F401  (registers the cqmr-database:// limits store)
+
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."

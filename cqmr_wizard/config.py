@@ -58,8 +58,26 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
-    "SIGN_IN_LOCKOUT_THRESHOLD": 10,
-    "SIGN_IN_LOCKOUT": timedelta(minutes=15),
+    # Sign-in throttling (NIST SP 800-63B §5.2.2). Per email address and source address: after
+    # SIGN_IN_THROTTLE_FREE_ATTEMPTS failures each failure doubles the wait before the next try
+    # from there (SIGN_IN_THROTTLE_BASE_DELAY up to SIGN_IN_THROTTLE_MAX_DELAY). Per account,
+    # from anywhere: SIGN_IN_LOCKOUT_THRESHOLD consecutive failures lock it for SIGN_IN_LOCKOUT,
+    # and the owner is mailed a link that lifts the lock.
+    "SIGN_IN_THROTTLE_FREE_ATTEMPTS": 5,
+    "SIGN_IN_THROTTLE_BASE_DELAY": timedelta(seconds=2),
+    "SIGN_IN_THROTTLE_MAX_DELAY": timedelta(minutes=15),
+    "SIGN_IN_LOCKOUT_THRESHOLD": 100,
+    "SIGN_IN_LOCKOUT": timedelta(hours=1),
+    # Per-source limits (Flask-Limiter syntax), counted on POST only. The store is Redis when
+    # REDIS_URL is set, otherwise the database; never one worker's memory.
+    "RATELIMIT_STORAGE_URI": None,
+    "THROTTLE_KEY_PREFIX": "cqmr",
+    "RATE_LIMIT_SIGN_IN": "30 per minute; 300 per hour",
+    "RATE_LIMIT_SIGN_UP": "10 per minute; 50 per hour",
+    "RATE_LIMIT_PASSWORD_RESET": "5 per 15 minutes; 20 per day",
+    "RATE_LIMIT_RESEND_VERIFICATION": "5 per 15 minutes; 20 per day",
+    "RATE_LIMIT_INVITATION": "20 per minute; 200 per hour",
+    "RATE_LIMIT_SECOND_FACTOR": "30 per minute; 300 per hour",
     "TOTP_ISSUER": "Oregon CQMR",
     # Second factor: after MFA_THROTTLE_FREE_ATTEMPTS failures each attempt waits twice as long
     # (from MFA_THROTTLE_BASE_DELAY up to MFA_THROTTLE_MAX_DELAY); MFA_LOCKOUT_THRESHOLD
@@ -167,6 +185,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     else:
         _fill_development_secrets(app)
     _check_single_sign_on(app, production=environment == "production")
+    _choose_rate_limit_store(app)
 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     if app.config["MAIL_OUTBOX"] is None:
@@ -219,6 +238,17 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
         schemes = ("https",) if production else ("https", "http")
         if parts.scheme not in schemes or not parts.netloc or parts.fragment:
             raise ConfigurationError(f"{key}={value!r} must be an absolute {' or '.join(schemes)} address.")
+
+
+def _choose_rate_limit_store(app: Flask) -> None:
+    """Redis when REDIS_URL is set, otherwise the database: a store every worker shares."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "cqmr-database://"
+    if uri.startswith(("memory:", "async+memory:")):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must be a store every worker shares (Redis or the database), "
+            "not one process's memory."
+        )
+    app.config["RATELIMIT_STORAGE_URI"] = uri
 
 
 def database_uri(app: Flask) -> str:

@@ -12,7 +12,9 @@ from gunicorn.glogging import Logger
 REDACTED = "[redacted]"
 
 # Paths whose last segment is a mailed secret, and query parameters that carry one.
-_TOKEN_PATH = re.compile(r"((?<!/team)/(?:verify-email|reset-password|invitations)/)(?!resend\b)[^/?#\s\"']+")
+_TOKEN_PATH = re.compile(
+    r"((?<!/team)/(?:verify-email|reset-password|unlock-account|invitations)/)(?!resend\b)[^/?#\s\"']+"
+)
 _SECRET_QUERY = re.compile(r"([?&](?:code|state|token|session_state)=)[^&#\s\"']+", re.IGNORECASE)
 
 

@@ -55,3 +55,35 @@ class NewPasswordForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     """A form with only the CSRF token, for POST-only buttons."""
+
+
+class SixDigitCode:
+    """The 6-digit code of an authenticator app, spaces allowed."""
+
+    def __call__(self, form, field) -> None:
+        value = "".join((field.data or "").split())
+        if not value:
+            raise ValidationError("Enter the 6-digit code from your authenticator app")
+        if not (value.isascii() and value.isdigit() and len(value) == 6):
+            raise ValidationError("The code must be 6 digits, like 123456")
+        field.data = value
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[Required("Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[Required("Enter a new password")],
+        description="At least 12 characters. A few unrelated words make a strong password.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    code = StringField(
+        "Security code",
+        validators=[SixDigitCode()],
+        description="The 6-digit code your authenticator app shows now.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12"},
+    )

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
+from ..extensions import per_source
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import admin, bp, recovery, services, totp
@@ -118,6 +119,7 @@ def restart():
 
 @bp.route("/", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge():
     if fully_authenticated():
         return redirect(services.next_path())
@@ -136,6 +138,7 @@ def challenge():
 
 @bp.route("/recovery-code", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge_recovery():
     if fully_authenticated():
         return redirect(services.next_path())
@@ -159,6 +162,7 @@ def challenge_recovery():
 
 @bp.route("/confirm-it-is-you", methods=["GET", "POST"])
 @allow(Access.USER)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def reverify():
     target = safe_next_path(request.args.get("next")) or url_for("mfa.manage")
     form = CodeForm()
