@@ -100,6 +100,10 @@ def retry_time() -> datetime:
 
 def when_to_retry(retry_at: datetime) -> str:
     """'Try again after 14:05 UTC (in about 3 minutes).'"""
-    minutes = max(1, math.ceil((retry_at - utcnow()).total_seconds() / 60))
-    span = "1 minute" if minutes == 1 else f"{minutes} minutes"
-    return f"Try again after {retry_at:%H:%M} UTC (in about {span})."
+    seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+    if seconds < 60:
+        span = "1 second" if seconds == 1 else f"{seconds} seconds"
+    else:
+        minutes = math.ceil(seconds / 60)
+        span = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"Try again after {retry_at:%H:%M:%S} UTC (in about {span})."

@@ -47,7 +47,7 @@ def check(email: str) -> None:
 
 def record_failure(email: str) -> None:
     """Count a failure from this source (atomic across workers); past the free attempts, each
-    one doubles the wait (the caller commits)."""
+    one doubles the wait before the next (the caller commits)."""
     config = current_app.config
     now = utcnow()
     table = SignInThrottle.__table__
@@ -63,9 +63,9 @@ def record_failure(email: str) -> None:
     )
     row_id, failures = db.session.execute(statement).one()
     beyond = failures - config["SIGN_IN_THROTTLE_FREE_ATTEMPTS"]
-    if beyond > 0:
+    if beyond >= 0:
         delay = min(
-            config["SIGN_IN_THROTTLE_BASE_DELAY"] * 2 ** min(beyond - 1, 30),
+            config["SIGN_IN_THROTTLE_BASE_DELAY"] * 2 ** min(beyond, 30),
             config["SIGN_IN_THROTTLE_MAX_DELAY"],
         )
         db.session.execute(table.update().where(table.c.id == row_id).values(blocked_until=now + delay))
