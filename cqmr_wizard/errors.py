@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask, render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -63,7 +64,7 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code not in MESSAGES:
             return error
-        if error.code == 429:
+        if isinstance(error, RateLimitExceeded):
             return too_many_requests()
         response = render(error.code, getattr(error, "cqmr_detail", None))
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
