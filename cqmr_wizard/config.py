@@ -158,6 +158,11 @@ LOCAL_DEFAULTS: dict[str, Any] = {
 }
 
 
+# In production the session cookie carries the `__Host-` prefix: browsers then accept it only
+# when Secure, for Path=/ and without a Domain, so no sibling host can set or shadow it.
+PRODUCTION_DEFAULTS: dict[str, Any] = {"SESSION_COOKIE_NAME": "__Host-cqmr_session"}
+
+
 class ConfigurationError(RuntimeError):
     """Raised at start-up when a required setting is missing."""
 
@@ -171,9 +176,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             f"CQMR_ENV={environment!r} is not known: use one of {', '.join(ENVIRONMENTS)}."
         )
     app.config.from_mapping(DEFAULTS)
-    if environment != "production":
-        app.config.from_mapping(LOCAL_DEFAULTS)
+    app.config.from_mapping(PRODUCTION_DEFAULTS if environment == "production" else LOCAL_DEFAULTS)
     app.config.from_mapping(explicit)
+    if app.config["SESSION_COOKIE_NAME"].startswith("__Host-") and not app.config["SESSION_COOKIE_SECURE"]:
+        raise ConfigurationError(
+            "SESSION_COOKIE_NAME starts with __Host-, which browsers accept only on a secure "
+            "cookie: turn SESSION_COOKIE_SECURE on (and serve over HTTPS)."
+        )
 
     if environment == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not app.config.get(k)]
