@@ -29,10 +29,14 @@ static/uswds/.installed: node_modules/.installed
 
 install: $(VENV)/.installed static/uswds/.installed
 
-# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder.
+# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; and
+# the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null \
+	  || [ ! -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] \
+	  || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools \
+	    fonts-noto-core fonts-noto-cjk >/dev/null; \
 	fi
 
 install-test: install system-deps
