@@ -14,7 +14,7 @@ from ..extensions import per_source
 from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import add_error, render_form
-from . import bp, services, throttle, tokens, unlock
+from . import bp, password_change, services, throttle, tokens, unlock
 from .forms import ChangePasswordForm, ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
 TOKEN_PROBLEMS = {
@@ -198,7 +198,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
+            password_change.change_password(
                 current_user, form.current_password.data, form.new_password.data, form.code.data
             )
         except services.AccountError as error:
