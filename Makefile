@@ -29,10 +29,14 @@ static/uswds/.installed: node_modules/.installed
 
 install: $(VENV)/.installed static/uswds/.installed
 
-# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder.
+# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; and
+# the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools >/dev/null; \
+	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null \
+	  || [ ! -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] \
+	  || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools \
+	    fonts-noto-core fonts-noto-cjk >/dev/null; \
 	fi
 
 install-test: install system-deps
@@ -63,9 +67,9 @@ ifeq ($(DEV_IDP),1)
 	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"
 	@$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT) & idp=$$!; \
 	trap 'kill $$idp 2>/dev/null' EXIT INT TERM; \
-	$(DEV_SSO_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(DEV_SSO_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
 else
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
 endif
 
 test: install-test

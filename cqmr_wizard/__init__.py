@@ -11,7 +11,7 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate, oauth
+from .extensions import csrf, db, limiter, login_manager, migrate, oauth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,8 +26,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from .security import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     load_config(app, test_config)
     logging.basicConfig(level=logging.INFO)
+    from .log_redaction import install as redact_logs
+
+    redact_logs()  # every handler of the root logger, which the app's loggers propagate to
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -53,6 +59,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     oauth.init_app(app)
+    from . import rate_limit_store  # noqa: F401  (registers the cqmr-database:// limits store)
+
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."

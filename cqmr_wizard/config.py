@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "CQMR_ENV": "development",
     "SECRET_KEY": None,
     "MFA_ENCRYPTION_KEYS": None,
+    # Key of the HMAC-SHA-256 under which recovery codes are stored (one cheap lookup per try).
+    "RECOVERY_CODE_KEY": None,
     "DATABASE_URL": None,
     "REDIS_URL": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -80,8 +82,26 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,
-    "SIGN_IN_LOCKOUT_THRESHOLD": 10,
-    "SIGN_IN_LOCKOUT": timedelta(minutes=15),
+    # Sign-in throttling (NIST SP 800-63B §5.2.2). Per email address and source address: after
+    # SIGN_IN_THROTTLE_FREE_ATTEMPTS failures each failure doubles the wait before the next try
+    # from there (SIGN_IN_THROTTLE_BASE_DELAY up to SIGN_IN_THROTTLE_MAX_DELAY). Per account,
+    # from anywhere: SIGN_IN_LOCKOUT_THRESHOLD consecutive failures lock it for SIGN_IN_LOCKOUT,
+    # and the owner is mailed a link that lifts the lock.
+    "SIGN_IN_THROTTLE_FREE_ATTEMPTS": 5,
+    "SIGN_IN_THROTTLE_BASE_DELAY": timedelta(seconds=2),
+    "SIGN_IN_THROTTLE_MAX_DELAY": timedelta(minutes=15),
+    "SIGN_IN_LOCKOUT_THRESHOLD": 100,
+    "SIGN_IN_LOCKOUT": timedelta(hours=1),
+    # Per-source limits (Flask-Limiter syntax), counted on POST only. The store is Redis when
+    # REDIS_URL is set, otherwise the database; never one worker's memory.
+    "RATELIMIT_STORAGE_URI": None,
+    "THROTTLE_KEY_PREFIX": "cqmr",
+    "RATE_LIMIT_SIGN_IN": "30 per minute; 300 per hour",
+    "RATE_LIMIT_SIGN_UP": "10 per minute; 50 per hour",
+    "RATE_LIMIT_PASSWORD_RESET": "5 per 15 minutes; 20 per day",
+    "RATE_LIMIT_RESEND_VERIFICATION": "5 per 15 minutes; 20 per day",
+    "RATE_LIMIT_INVITATION": "20 per minute; 200 per hour",
+    "RATE_LIMIT_SECOND_FACTOR": "30 per minute; 300 per hour",
     "TOTP_ISSUER": "Oregon CQMR",
     # Second factor: after MFA_THROTTLE_FREE_ATTEMPTS failures each attempt waits twice as long
     # (from MFA_THROTTLE_BASE_DELAY up to MFA_THROTTLE_MAX_DELAY); MFA_LOCKOUT_THRESHOLD
@@ -119,6 +139,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "CQMR_ENV": str,
     "SECRET_KEY": str,
     "MFA_ENCRYPTION_KEYS": str,
+    "RECOVERY_CODE_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "MAIL_SERVER": str,
@@ -161,6 +182,7 @@ REQUIRED_IN_PRODUCTION = (
     "SECRET_KEY",
     "MFA_ENCRYPTION_KEYS",
     "AUDIT_HMAC_KEYS",
+    "RECOVERY_CODE_KEY",
     "DATABASE_URL",
     "SERVER_NAME_FOR_LINKS",
 )
@@ -172,6 +194,11 @@ LOCAL_DEFAULTS: dict[str, Any] = {
     "HSTS": False,
     "WTF_CSRF_SSL_STRICT": False,
 }
+
+
+# In production the session cookie carries the `__Host-` prefix: browsers then accept it only
+# when Secure, for Path=/ and without a Domain, so no sibling host can set or shadow it.
+PRODUCTION_DEFAULTS: dict[str, Any] = {"SESSION_COOKIE_NAME": "__Host-cqmr_session"}
 
 
 class ConfigurationError(RuntimeError):
@@ -187,9 +214,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             f"CQMR_ENV={environment!r} is not known: use one of {', '.join(ENVIRONMENTS)}."
         )
     app.config.from_mapping(DEFAULTS)
-    if environment != "production":
-        app.config.from_mapping(LOCAL_DEFAULTS)
+    app.config.from_mapping(PRODUCTION_DEFAULTS if environment == "production" else LOCAL_DEFAULTS)
     app.config.from_mapping(explicit)
+    if app.config["SESSION_COOKIE_NAME"].startswith("__Host-") and not app.config["SESSION_COOKIE_SECURE"]:
+        raise ConfigurationError(
+            "SESSION_COOKIE_NAME starts with __Host-, which browsers accept only on a secure "
+            "cookie: turn SESSION_COOKIE_SECURE on (and serve over HTTPS)."
+        )
 
     if environment == "production":
         missing = [k for k in REQUIRED_IN_PRODUCTION if not app.config.get(k)]
@@ -201,6 +232,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     else:
         _fill_development_secrets(app)
     _check_single_sign_on(app, production=environment == "production")
+    _choose_rate_limit_store(app)
 
     try:
         parse_audit_keys(app.config["AUDIT_HMAC_KEYS"])
@@ -267,6 +299,17 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
             raise ConfigurationError(f"{key}={value!r} must be an absolute {' or '.join(schemes)} address.")
 
 
+def _choose_rate_limit_store(app: Flask) -> None:
+    """Redis when REDIS_URL is set, otherwise the database: a store every worker shares."""
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL") or "cqmr-database://"
+    if uri.startswith(("memory:", "async+memory:")):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must be a store every worker shares (Redis or the database), "
+            "not one process's memory."
+        )
+    app.config["RATELIMIT_STORAGE_URI"] = uri
+
+
 def database_uri(app: Flask) -> str:
     """Return the SQLAlchemy URI, using psycopg 3 for PostgreSQL."""
     url = app.config.get("DATABASE_URL")
@@ -300,6 +343,11 @@ def _fill_development_secrets(app: Flask) -> None:
             stored["AUDIT_HMAC_KEYS"] = secrets.token_hex(32)
             changed = True
         app.config["AUDIT_HMAC_KEYS"] = stored["AUDIT_HMAC_KEYS"]
+    if not app.config.get("RECOVERY_CODE_KEY"):
+        if "RECOVERY_CODE_KEY" not in stored:
+            stored["RECOVERY_CODE_KEY"] = secrets.token_hex(32)
+            changed = True
+        app.config["RECOVERY_CODE_KEY"] = stored["RECOVERY_CODE_KEY"]
     if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored))

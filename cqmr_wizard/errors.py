@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, limiter
+from .models.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,11 @@ MESSAGES = {
     ),
     410: ("This link can no longer be used", "Ask for a new one."),
     413: ("The file or form is too large", "Send something smaller and try again."),
-    429: ("Too many requests", "Wait a little, then try again."),
+    429: (
+        "Too many attempts",
+        "This page was used too many times from your network in a short time, so it is paused "
+        "for a while to protect everyone's accounts. Nothing you had saved has been lost.",
+    ),
     500: (
         "Sorry, there is a problem with the service",
         "Try again later. Nothing you had saved has been lost.",
@@ -56,10 +64,18 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code not in MESSAGES:
             return error
+        if isinstance(error, RateLimitExceeded):
+            return too_many_requests()
         response = render(error.code, getattr(error, "cqmr_detail", None))
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
         return response
+
+    def too_many_requests():
+        retry_at = retry_time()
+        page, status = render(429, f"{MESSAGES[429][1]} {when_to_retry(retry_at)}")
+        seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+        return page, status, {"Retry-After": str(seconds)}
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
@@ -73,3 +89,22 @@ def register_error_handlers(app: Flask) -> None:
     def server_error(error: InternalServerError):
         db.session.rollback()
         return render(500)
+
+
+def retry_time() -> datetime:
+    """When the per-source limit this request broke lets it through again."""
+    current = limiter.current_limit
+    if current is None:
+        return utcnow() + timedelta(minutes=1)
+    return datetime.fromtimestamp(current.reset_at, UTC)
+
+
+def when_to_retry(retry_at: datetime) -> str:
+    """'Try again after 14:05 UTC (in about 3 minutes).'"""
+    seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+    if seconds < 60:
+        span = "1 second" if seconds == 1 else f"{seconds} seconds"
+    else:
+        minutes = math.ceil(seconds / 60)
+        span = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return f"Try again after {retry_at:%H:%M:%S} UTC (in about {span})."

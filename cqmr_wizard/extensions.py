@@ -1,6 +1,8 @@
 """Flask extensions, created unbound; `create_app()` wires them to an app."""
 
 from authlib.integrations.flask_client import OAuth as AuthlibOAuth
+from flask import current_app, request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -38,3 +40,19 @@ class OAuth(AuthlibOAuth):
 
 
 oauth = OAuth()
+
+
+def client_address_key() -> str:
+    """Per-source rate limit key: the client address (behind PROXY_COUNT trusted proxies, the
+    one they report), under this deployment's THROTTLE_KEY_PREFIX."""
+    return f"{current_app.config['THROTTLE_KEY_PREFIX']}:{request.remote_addr or '-'}"
+
+
+# Storage comes from RATELIMIT_STORAGE_URI (config.py): Redis, or the shared database.
+limiter = Limiter(key_func=client_address_key, headers_enabled=True)
+
+
+def per_source(setting: str):
+    """Decorate a view: the limits in config `setting` (e.g. "10 per minute; 100 per hour")
+    per client address, counted on POST (a page view costs nothing)."""
+    return limiter.limit(lambda: current_app.config[setting], methods=["POST"])

@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
-from wtforms import StringField
-from wtforms.validators import ValidationError
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
+
+from .security import MAX_DATABASE_INT
+
+CONTROL_CHARACTERS = (
+    "Remove line breaks, tabs and other control characters: this answer must be a single line"
+)
+
+
+def has_control_characters(value: str) -> bool:
+    """True when `value` holds a line break, tab or other control or separator character."""
+    return any(unicodedata.category(c) in {"Cc", "Zl", "Zp"} for c in value)
+
+
+def is_single_line(field) -> bool:
+    """Text inputs (and hidden and password ones), not multi-line text areas."""
+    return isinstance(field, StringField) and not isinstance(field, TextAreaField)
+
+
+class SingleLine:
+    """A one-line answer: no control characters (they would end up in mail headers and bodies)."""
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str) and has_control_characters(field.data):
+            raise StopValidation(CONTROL_CHARACTERS)
+
+
+class BaseForm(FlaskForm):
+    """The base of every form: every single-line field refuses control characters first, so
+    that no other validator and no service ever sees them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self._fields.values():
+            if is_single_line(field):
+                field.validators = [SingleLine(), *field.validators]
 
 
 def normalise_email(value: str | None) -> str:
@@ -65,4 +103,17 @@ class MaxLength:
 
     def __call__(self, form, field) -> None:
         if field.data and len(field.data) > self.max_length:
+            raise ValidationError(self.message)
+
+
+class NumberOrText:
+    """A search box taking a record's number or some text: a number must be one the database
+    can hold, written with the digits 0-9."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        value = (field.data or "").strip()
+        if value.isdigit() and (not value.isascii() or int(value) > MAX_DATABASE_INT):
             raise ValidationError(self.message)

@@ -7,6 +7,33 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
+
+# The largest value of an INTEGER column on PostgreSQL (and what every id here fits in).
+MAX_DATABASE_INT = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in every route: 0 up to the database's integer range; anything else (huge,
+    negative, not a number) is a 404 before any query is made."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_DATABASE_INT)
+        kwargs["max"] = sorted((kwargs["max"], MAX_DATABASE_INT))[0]
+        super().__init__(map, *args, **kwargs)
+
+
+def bounded_int_arg(name: str, default: int, *, low: int = 1, high: int = MAX_DATABASE_INT) -> int:
+    """An integer query parameter between `low` and `high`; anything else is a 400 that says so."""
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        error = BadRequest()
+        error.cqmr_detail = f"“{name}” in the address must be a whole number from {low} to {high}."
+        raise error
+    return int(raw)
 
 
 def safe_next_path(target: str | None) -> str | None:

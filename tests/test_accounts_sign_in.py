@@ -67,18 +67,34 @@ def test_empty_form(app, client):
     assert "Enter your password" in text
 
 
-def test_repeated_failures_lock_the_account_for_a_while(app, client):
+def from_address(app, address: str):
+    """A client whose requests come from `address`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+LOCKING = {"SIGN_IN_LOCKOUT_THRESHOLD": 4, "SIGN_IN_THROTTLE_FREE_ATTEMPTS": 100}
+
+
+def test_repeated_failures_from_anywhere_lock_the_account_for_a_while(app_factory, mailbox):
+    app = app_factory(**LOCKING)
     user_id = make_user(app)
     threshold = app.config["SIGN_IN_LOCKOUT_THRESHOLD"]
-    for _ in range(threshold):
-        assert sign_in(client, password="wrong password, try again").status_code == 400
-    locked = sign_in(client)  # even the right password is refused now
+    for i in range(threshold):
+        wrong = sign_in(from_address(app, f"192.0.2.{i}"), password="wrong password, try again")
+        assert wrong.status_code == 400
+    client = from_address(app, "198.51.100.7")
+    locked = sign_in(client)  # even the right password is refused now, with the same answer
     assert locked.status_code == 400
-    assert "This account is locked for a while" in page_text(locked)
+    assert "The email address or password is not right" in page_text(locked)
     assert client.get("/tasks").status_code == 302
     failures = events(app, "auth.sign_in_failed")
     assert '"locked":true' in failures[threshold - 1].details
     assert '"reason":"locked"' in failures[-1].details
+    assert (
+        "Sign-in to your CQMR onboarding account is paused" in mailbox.last_to("pat@example.org")["Subject"]
+    )
 
     with app.app_context():
         db.session.execute(update(User).values(sign_in_locked_until=utcnow() - timedelta(seconds=1)))
@@ -89,7 +105,8 @@ def test_repeated_failures_lock_the_account_for_a_while(app, client):
         assert user.failed_sign_in_count == 0 and user.sign_in_locked_until is None
 
 
-def test_failures_are_counted_across_clients_and_reset_by_success(app):
+def test_failures_are_counted_across_clients_and_reset_by_success(app_factory):
+    app = app_factory(**LOCKING)
     make_user(app)
     threshold = app.config["SIGN_IN_LOCKOUT_THRESHOLD"]
     for _ in range(threshold - 1):

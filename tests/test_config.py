@@ -16,6 +16,7 @@ PRODUCTION = {
     "SECRET_KEY": "s" * 64,
     "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "AUDIT_HMAC_KEYS": "a" * 64,
+    "RECOVERY_CODE_KEY": "r" * 64,
     "DATABASE_URL": "postgresql://cqmr@db.internal/cqmr",
     "SERVER_NAME_FOR_LINKS": "https://onboarding.example.org",
 }

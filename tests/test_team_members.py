@@ -105,9 +105,10 @@ def test_filters_by_role_readiness_and_text(app, mailbox):
     assert set(team_rows(admin.get("/team?q=NICK"))) == {"nomfa@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=ivy%40"))) == {"ivy@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=%25"))) == set()  # a wildcard is just a character
-    # Nonsense filter values are ignored, never an error.
-    response = admin.get("/team?role=owner&readiness=zzz&page=abc")
+    # Nonsense filter values are ignored, never an error; a page number must be a number (400).
+    response = admin.get("/team?role=owner&readiness=zzz")
     assert response.status_code == 200 and len(team_rows(response)) == 4
+    assert admin.get("/team?page=abc").status_code == 400
 
 
 def test_pagination_happens_on_the_server(app_factory, mailbox):

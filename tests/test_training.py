@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, TrainingResource, TrainingReview
 
+from .agreement_helpers import tiny_pdf
 from .helpers import csrf_from, page_text, task_status
 from .operator_support import make_org, member_client, operator_client, post_with_token
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = tiny_pdf()
 
 
 def publish(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import markdown
+import nh3
 from sqlalchemy import func, select
 
 from .. import audit
@@ -57,12 +58,29 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
 
 
+# What agreement Markdown may become: text structure and plain links, nothing that runs.
+ALLOWED_TAGS = {
+    *("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "hr", "br"),
+    *("strong", "em", "b", "i", "code", "pre", "a"),
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+ALLOWED_URL_SCHEMES = {"https", "http", "mailto"}
+
+
 def render_markdown(body: str) -> str:
-    """Render agreement Markdown to HTML; raw HTML in the source is shown as text, never run."""
+    """Render agreement Markdown to HTML; raw HTML in the source is shown as text, never run,
+    and the result keeps only an allow-list of tags, attributes and link schemes (nh3)."""
     md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
-    return md.convert(body).strip() + "\n"
+    html = nh3.clean(
+        md.convert(body).strip(),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel=None,
+    )
+    return html + "\n"
 
 
 def parse_document(source: str, name: str = "document") -> SourceDocument:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from ..forms import MaxLength, Required
+from ..forms import BaseForm, MaxLength, Required
 
 
 class Ticked:
@@ -21,7 +20,7 @@ class Ticked:
             raise ValidationError(self.message)
 
 
-class VersionForm(FlaskForm):
+class VersionForm(BaseForm):
     """Carries the exact version (and hash) the page showed, so a newer text is never signed blind."""
 
     version_id = HiddenField()
@@ -35,7 +34,7 @@ class VersionForm(FlaskForm):
         return version_id, (self.content_sha256.data or None)
 
 
-class DesignateSignerForm(FlaskForm):
+class DesignateSignerForm(BaseForm):
     signer = RadioField(
         "Who will sign the organization agreements?",
         choices=[],
@@ -49,7 +48,7 @@ class DesignateSignerForm(FlaskForm):
             raise ValidationError("Select who will sign the organization agreements")
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(BaseForm):
     consent = BooleanField(
         "I have read this disclosure, I can open and keep PDF files, and I agree to use "
         "electronic records and signatures",
@@ -121,7 +120,7 @@ class UploadForm(VersionForm):
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(BaseForm):
     file = FileField(
         "Signed copy or certificate of completion (PDF)", description="The file is checked and not kept."
     )

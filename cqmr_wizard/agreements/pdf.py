@@ -14,33 +14,19 @@ from fpdf import FPDF
 from fpdf.fonts import TextStyle
 
 from ..models import AgreementVersion, Signature, UserSignature
+from . import pdf_fonts
 
 PRODUCER = "CQMR onboarding wizard"
-# The core PDF fonts hold Latin-1 only; typographic characters are written as their plain forms.
-PLAIN = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2026": "...",
-        "\u00a0": " ",
-        "\u2022": "-",
-        "\u2122": "(TM)",
-    }
-)
 HEADING = {
     f"h{n}": TextStyle(color="#1b1b1b", font_size_pt=size, t_margin=4, b_margin=1)
     for n, size in ((1, 16), (2, 13), (3, 11), (4, 10), (5, 10), (6, 10))
 }
-TAG_STYLES = {**HEADING, "blockquote": TextStyle(color="#1b1b1b", t_margin=2, b_margin=2, l_margin=6)}
-
-
-def plain(text: str | None) -> str:
-    """Text the core fonts can show."""
-    return (text or "").translate(PLAIN).encode("latin-1", "replace").decode("latin-1")
+TAG_STYLES = {
+    **HEADING,
+    "blockquote": TextStyle(color="#1b1b1b", t_margin=2, b_margin=2, l_margin=6),
+    "code": TextStyle(font_family=pdf_fonts.FAMILY),
+    "pre": TextStyle(font_family=pdf_fonts.FAMILY),
+}
 
 
 def utc(when: datetime | None) -> str:
@@ -50,7 +36,8 @@ def utc(when: datetime | None) -> str:
 class _Document(FPDF):
     def __init__(self, footer_text: str, created: datetime) -> None:
         super().__init__(format="Letter")
-        self.footer_text = plain(footer_text)
+        pdf_fonts.install(self)
+        self.footer_text = self.unicode(footer_text)
         self.set_creation_date(created)
         self.set_producer(PRODUCER)
         self.set_creator(PRODUCER)
@@ -58,22 +45,26 @@ class _Document(FPDF):
         self.set_margins(20, 18, 20)
         self.add_page()
 
+    def unicode(self, text: str | None) -> str:
+        """Text ready to print, with the fonts it needs added to the document."""
+        return pdf_fonts.cover(self, text)
+
     def footer(self) -> None:
         self.set_y(-14)
-        self.set_font("Helvetica", size=7)
+        self.set_font(pdf_fonts.FAMILY, size=7)
         self.set_text_color(80)
         self.cell(0, 4, self.footer_text, align="L")
         self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
         self.set_text_color(0)
 
     def heading(self, text: str, size: int = 16) -> None:
-        self.set_font("Helvetica", "B", size)
-        self.multi_cell(0, size * 0.5, plain(text), new_x="LMARGIN", new_y="NEXT")
+        self.set_font(pdf_fonts.FAMILY, "B", size)
+        self.multi_cell(0, size * 0.5, self.unicode(text), new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
     def para(self, text: str, size: int = 10, style: str = "") -> None:
-        self.set_font("Helvetica", style, size)
-        self.multi_cell(0, size * 0.5, plain(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        self.set_font(pdf_fonts.FAMILY, style, size)
+        self.multi_cell(0, size * 0.5, self.unicode(text), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def keep_together(self, height: float) -> None:
         """Start a new page unless `height` mm still fit on this one."""
@@ -82,15 +73,20 @@ class _Document(FPDF):
 
     def rows(self, pairs: Sequence[tuple[str, str]]) -> None:
         for label, value in pairs:
-            self.set_font("Helvetica", "B", 9)
-            self.cell(52, 5, plain(label))
-            self.set_font("Helvetica", "", 9)
-            self.multi_cell(0, 5, plain(value), align="L", new_x="LMARGIN", new_y="NEXT")
+            self.set_font(pdf_fonts.FAMILY, "B", 9)
+            self.cell(52, 5, self.unicode(label))
+            self.set_font(pdf_fonts.FAMILY, "", 9)
+            self.multi_cell(0, 5, self.unicode(value), align="L", new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
     def body(self, version: AgreementVersion) -> None:
-        self.set_font("Helvetica", size=10)
-        self.write_html(plain(version.content_html), tag_styles=TAG_STYLES, li_prefix_color=(27, 27, 27))
+        self.set_font(pdf_fonts.FAMILY, size=10)
+        self.write_html(
+            self.unicode(version.content_html),
+            font_family=pdf_fonts.FAMILY,
+            tag_styles=TAG_STYLES,
+            li_prefix_color=(27, 27, 27),
+        )
         self.ln(4)
 
     def output_bytes(self) -> bytes:
@@ -215,12 +211,12 @@ def certificate_pdf(
     pdf.rows(evidence)
     pdf.heading("Events", 12)
     for item in events:
-        pdf.set_font("Helvetica", "B", 9)
-        pdf.cell(52, 5, plain(utc(item.at)))
-        pdf.multi_cell(0, 5, plain(item.event), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.FAMILY, "B", 9)
+        pdf.cell(52, 5, pdf.unicode(utc(item.at)))
+        pdf.multi_cell(0, 5, pdf.unicode(item.event), new_x="LMARGIN", new_y="NEXT")
         pdf.set_x(pdf.l_margin + 52)
-        pdf.set_font("Helvetica", "", 8)
-        pdf.multi_cell(0, 4, plain(item.detail), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.FAMILY, "", 8)
+        pdf.multi_cell(0, 4, pdf.unicode(item.detail), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     pdf.ln(3)
     pdf.para(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import secrets
@@ -10,11 +9,10 @@ import smtplib
 from pathlib import Path
 
 from flask import current_app
-from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, pdf_safety
 from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import send_mail
@@ -27,7 +25,6 @@ from .services import AgreementError, AlreadySigned, require_current, require_si
 from .signing import refuse_if_taken
 
 log = logging.getLogger(__name__)
-PDF_MAGIC = b"%PDF-"
 
 
 class UploadRefused(AgreementError):
@@ -47,29 +44,15 @@ def size_text(size: int) -> str:
 
 
 def check_pdf(data: bytes) -> int:
-    """Refuse anything but a readable PDF within the size limit; return its page count."""
+    """Refuse anything but a safe, readable PDF within the size limit; return its page count."""
     if len(data) > max_upload_bytes():
         raise UploadRefused(f"The file must be smaller than {size_text(max_upload_bytes())}", 413)
-    if not data:
-        raise UploadRefused("The selected file is empty")
-    if not data.startswith(PDF_MAGIC):
+    if data and not data.startswith(pdf_safety.PDF_MAGIC):
         raise UploadRefused("The selected file must be a PDF", 415)
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            raise UploadRefused(
-                "The PDF is password-protected. Save it without a password and upload it again"
-            )
-        pages = len(reader.pages)
-    except UploadRefused:
-        raise
-    except Exception:  # pypdf raises many kinds of error on a damaged file
-        raise UploadRefused(
-            "The PDF could not be read. It may be damaged; scan it again and save it as a PDF"
-        ) from None
-    if pages < 1:
-        raise UploadRefused("The PDF has no pages")
-    return pages
+        return pdf_safety.check_pdf(data)
+    except pdf_safety.UnsafePdf as refused:
+        raise UploadRefused(refused.message) from None
 
 
 def upload_directory() -> Path:

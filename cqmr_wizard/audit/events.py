@@ -26,6 +26,10 @@ class AuditEventType(StrEnum):
     AUTH_SIGNED_OUT = "auth.signed_out", "Signed out"
     AUTH_SIGNED_OUT_EVERYWHERE = "auth.signed_out_everywhere", "Signed out on every device"
     AUTH_SESSIONS_ENDED = "auth.sessions_ended", "Sessions ended"
+    AUTH_SIGN_IN_UNLOCKED = "auth.sign_in_unlocked", "Paused sign-in lifted by the owner's mailed link"
+    ACCOUNT_SIGN_UP_EXISTING = "account.sign_up_existing", "Sign-up tried with an existing account's address"
+    ACCOUNT_PASSWORD_CHANGED = "account.password_changed", "Password changed"
+    AUTH_PASSWORD_CHANGE_FAILED = "auth.password_change_failed", "Password change refused"
 
     # Two-step verification
     MFA_ENROLLMENT_STARTED = "mfa.enrollment_started", "Two-step verification set-up started"

@@ -1,14 +1,13 @@
 """Account forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import ValidationError
 
-from ..forms import EmailAddress, Required, email_field
+from ..forms import BaseForm, EmailAddress, Required, email_field
 from .passwords import password_problem
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(BaseForm):
     full_name = StringField(
         "Full name",
         validators=[Required("Enter your full name", 200, "Full name must be 200 characters or fewer")],
@@ -30,7 +29,7 @@ class SignUpForm(FlaskForm):
             raise ValidationError(problem)
 
 
-class SignInForm(FlaskForm):
+class SignInForm(BaseForm):
     email = email_field()
     password = PasswordField(
         "Password",
@@ -39,13 +38,13 @@ class SignInForm(FlaskForm):
     )
 
 
-class EmailOnlyForm(FlaskForm):
+class EmailOnlyForm(BaseForm):
     email = StringField(
         "Email address", validators=[EmailAddress()], render_kw={"autocomplete": "email", "type": "email"}
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(BaseForm):
     password = PasswordField(
         "New password",
         validators=[Required("Enter a new password")],
@@ -54,5 +53,37 @@ class NewPasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A form with only the CSRF token, for POST-only buttons."""
+
+
+class SixDigitCode:
+    """The 6-digit code of an authenticator app, spaces allowed."""
+
+    def __call__(self, form, field) -> None:
+        value = "".join((field.data or "").split())
+        if not value:
+            raise ValidationError("Enter the 6-digit code from your authenticator app")
+        if not (value.isascii() and value.isdigit() and len(value) == 6):
+            raise ValidationError("The code must be 6 digits, like 123456")
+        field.data = value
+
+
+class ChangePasswordForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[Required("Enter your current password")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[Required("Enter a new password")],
+        description="At least 12 characters. A few unrelated words make a strong password.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    code = StringField(
+        "Security code",
+        validators=[SixDigitCode()],
+        description="The 6-digit code your authenticator app shows now.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12"},
+    )

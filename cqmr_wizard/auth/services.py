@@ -1,4 +1,4 @@
-"""Account rules: sign-up, email verification, sign-in with lock-out, password reset."""
+"""Account rules: sign-up, email verification, sign-in with throttling, password reset."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import smtplib
 from collections.abc import Callable
 from functools import partial
+from typing import NoReturn
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
@@ -17,7 +18,7 @@ from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import User
 from ..models.base import utcnow
-from . import tokens
+from . import throttle, tokens, unlock
 from .passwords import hash_password, password_problem, verify_password
 
 log = logging.getLogger(__name__)
@@ -31,33 +32,46 @@ MAIL_DOWN = (
 class AccountError(Exception):
     """A rule refused the request; `field` names the form field the message belongs to."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.status = status
 
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
 
 
-def sign_up(full_name: str, email: str, password: str) -> User:
-    """Create an unverified account and mail its verification link."""
+def sign_up(full_name: str, email: str, password: str) -> None:
+    """Create an unverified account and mail its verification link. If the address already has
+    an account, mail its owner instead: the answer is the same, so sign-up reveals nothing."""
     problem = password_problem(password, [full_name, email, *email.split("@")])
     if problem:
         raise AccountError(problem, "password")
-    if find_user_by_email(email) is not None:
-        raise AccountError(
-            "An account with this email address already exists. Sign in, or reset your password.",
-            "email",
+    password_hash = hash_password(password)  # spent either way, so timing tells nothing
+    existing = find_user_by_email(email)
+    if existing is not None:
+        audit.record(AuditEventType.ACCOUNT_SIGN_UP_EXISTING, subject_user_id=existing.id)
+        _mail_or_undo(
+            partial(
+                send_mail,
+                existing.email,
+                "Someone tried to create a CQMR onboarding account with your email address",
+                "account_exists",
+                user=existing,
+                sign_in=external_url("auth.sign_in"),
+                reset=external_url("auth.forgot_password"),
+            )
         )
-    user = User(email=email, full_name=full_name, password_hash=hash_password(password))
+        db.session.commit()
+        return
+    user = User(email=email, full_name=full_name, password_hash=password_hash)
     db.session.add(user)
     db.session.flush()
     audit.record(AuditEventType.ACCOUNT_SIGNED_UP, actor_id=user.id, subject_user_id=user.id)
     _mail_or_undo(partial(send_verification, user))
     db.session.commit()
-    return user
 
 
 def _mail_or_undo(send: Callable[[], object]) -> None:
@@ -111,31 +125,27 @@ class SignInRefused(Exception):
         self.unverified = unverified
 
 
+# One answer for an unknown address, a wrong password and a locked account alike.
+NOT_RIGHT = "The email address or password is not right"
+
+
 def authenticate(email: str, password: str) -> User:
-    """Check a password sign-in, counting failures per account; raise SignInRefused."""
-    generic = "The email address or password is not right"
+    """Check a password sign-in; raise throttle.Throttled while this source must wait for this
+    address, SignInRefused otherwise. Only someone who knows the password learns more."""
+    throttle.check(email)
     user = find_user_by_email(email)
-    now = utcnow()
     if user is None:
         verify_password(None, password)
-        audit.record(AuditEventType.AUTH_SIGN_IN_FAILED, details={"reason": "unknown_email"})
-        db.session.commit()
-        raise SignInRefused(generic)
-    if user.sign_in_locked_until and user.sign_in_locked_until > now:
-        audit.record(
-            AuditEventType.AUTH_SIGN_IN_FAILED,
-            actor_id=user.id,
-            subject_user_id=user.id,
-            details={"reason": "locked"},
-        )
-        db.session.commit()
-        raise SignInRefused(
-            "Too many unsuccessful attempts. This account is locked for a while; "
-            "try again later or reset your password."
-        )
-    if not verify_password(user.password_hash, password):
-        _count_failure(user)
-        raise SignInRefused(generic)
+        _refuse(email, None, "unknown_email")
+    right = verify_password(user.password_hash, password)
+    if user.sign_in_locked_until and user.sign_in_locked_until > utcnow():
+        if not right:
+            throttle.record_failure(email)
+        # The owner, with the right password, gets the unlock link again (not too often).
+        _refuse(email, user, "locked", mail_unlock=right and unlock.reminder_due(user))
+    if not right:
+        throttle.record_failure(email)
+        _refuse(email, user, "wrong_password", mail_unlock=_count_failure(user))
     if not user.is_active:
         audit.record(
             AuditEventType.AUTH_SIGN_IN_FAILED,
@@ -150,7 +160,25 @@ def authenticate(email: str, password: str) -> User:
     return user
 
 
-def _count_failure(user: User) -> None:
+def _refuse(email: str, user: User | None, reason: str, mail_unlock: bool = False) -> NoReturn:
+    """Audit a refused sign-in, commit, and raise the one answer every failure gets."""
+    details: dict[str, object] = {"reason": reason}
+    if user is None:
+        throttle.record_failure(email)
+        audit.record(AuditEventType.AUTH_SIGN_IN_FAILED, details=details)
+    elif reason == "locked":
+        audit.record(
+            AuditEventType.AUTH_SIGN_IN_FAILED, actor_id=user.id, subject_user_id=user.id, details=details
+        )
+    db.session.commit()
+    if mail_unlock:
+        unlock.send_link(user)
+    raise SignInRefused(NOT_RIGHT)
+
+
+def _count_failure(user: User) -> bool:
+    """Count a consecutive failure on the account from anywhere; at the threshold lock it and
+    return True (the caller commits, then mails the owner a link that lifts the lock)."""
     threshold = current_app.config["SIGN_IN_LOCKOUT_THRESHOLD"]
     db.session.execute(
         update(User)
@@ -160,14 +188,15 @@ def _count_failure(user: User) -> None:
     )
     db.session.refresh(user)
     details = {"reason": "wrong_password", "consecutive_failures": user.failed_sign_in_count}
-    if user.failed_sign_in_count >= threshold:
+    locked = user.failed_sign_in_count >= threshold
+    if locked:
         user.sign_in_locked_until = utcnow() + current_app.config["SIGN_IN_LOCKOUT"]
         user.failed_sign_in_count = 0
         details["locked"] = True
     audit.record(
         AuditEventType.AUTH_SIGN_IN_FAILED, actor_id=user.id, subject_user_id=user.id, details=details
     )
-    db.session.commit()
+    return locked
 
 
 def start_session(user: User, method: str) -> None:
@@ -182,6 +211,7 @@ def start_session(user: User, method: str) -> None:
     user.failed_sign_in_count = 0
     user.sign_in_locked_until = None
     user.last_sign_in_at = utcnow()
+    throttle.clear(user.email)
     audit.record(
         AuditEventType.AUTH_SIGNED_IN, actor_id=user.id, subject_user_id=user.id, details={"method": method}
     )
@@ -245,6 +275,7 @@ def reset_password(token: str, new_password: str) -> User:
     user.password_hash = hash_password(new_password)
     user.failed_sign_in_count = 0
     user.sign_in_locked_until = None
+    throttle.clear(user.email, everywhere=True)
     if user.email_verified_at is None:
         # The reset link proved control of the mailbox.
         user.email_verified_at = utcnow()

@@ -14,6 +14,7 @@ from ..models.base import utcnow
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 (a token purpose, not a secret)
+UNLOCK_SIGN_IN = "unlock_sign_in"
 
 
 def _digest(token: str) -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import math
+from datetime import datetime
+
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
+from ..errors import when_to_retry
+from ..extensions import per_source
+from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import add_error, render_form
-from . import bp, services, tokens
-from .forms import ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
+from . import bp, password_change, services, throttle, tokens, unlock
+from .forms import ChangePasswordForm, ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
 TOKEN_PROBLEMS = {
     "unknown": "This link is not valid. Check that you copied the whole link from the email.",
@@ -29,30 +35,30 @@ def link_problem(error: tokens.TokenError, purpose: str):
 
 @bp.route("/sign-up", methods=["GET", "POST"])
 @allow(Access.ANONYMOUS)
+@per_source("RATE_LIMIT_SIGN_UP")
 def sign_up():
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user = services.sign_up(form.full_name.data, form.email.data, form.password.data)
+            services.sign_up(form.full_name.data, form.email.data, form.password.data)
         except services.AccountError as error:
             add_error(form, error.field, error.message)
         else:
-            return redirect(url_for("auth.check_email", email=user.email))
+            session["check_email"] = form.email.data  # never in the URL (logs, history)
+            return redirect(url_for("auth.check_email"))
     return render_form("auth/sign_up.html", form)
 
 
 @bp.route("/check-your-email")
 @allow(Access.ANONYMOUS)
 def check_email():
-    return render_template(
-        "auth/check_email.html",
-        email=request.args.get("email", "")[:254],
-        form=EmailOnlyForm(email=request.args.get("email", "")[:254]),
-    )
+    email = session.get("check_email", "")
+    return render_template("auth/check_email.html", email=email, form=EmailOnlyForm(email=email))
 
 
 @bp.route("/verify-email/resend", methods=["POST"])
 @allow(Access.ANONYMOUS)
+@per_source("RATE_LIMIT_RESEND_VERIFICATION")
 def resend_verification():
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -61,7 +67,8 @@ def resend_verification():
         except services.AccountError as error:
             add_error(form, error.field, error.message)
         else:
-            return redirect(url_for("auth.check_email", email=form.email.data))
+            session["check_email"] = form.email.data
+            return redirect(url_for("auth.check_email"))
     return render_form("auth/check_email.html", form, email="")
 
 
@@ -80,6 +87,7 @@ def verify_email(token: str):
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @allow(Access.ANONYMOUS)
+@per_source("RATE_LIMIT_SIGN_IN")
 def sign_in():
     form = SignInForm()
     next_path = safe_next_path(request.args.get("next"))
@@ -87,6 +95,9 @@ def sign_in():
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data)
+        except throttle.Throttled as waiting:
+            add_error(form, "password", f"Too many unsuccessful attempts. {when_to_retry(waiting.retry_at)}")
+            return sign_in_page(form, next_path, False), 429, {"Retry-After": retry_after(waiting.retry_at)}
         except services.SignInRefused as refused:
             add_error(form, "email" if refused.unverified else "password", refused.message)
             unverified = refused.unverified
@@ -94,13 +105,33 @@ def sign_in():
             services.start_session(user, "password")
             return redirect(next_path or url_for("main.tasks"))
     status = 400 if form.errors or form.form_errors else 200
+    return sign_in_page(form, next_path, unverified), status
+
+
+def sign_in_page(form: SignInForm, next_path: str | None, unverified: bool) -> str:
     return render_template(
         "auth/sign_in.html",
         form=form,
         next_path=next_path,
         unverified=unverified,
         resend_form=EmailOnlyForm(email=form.email.data),
-    ), status
+    )
+
+
+def retry_after(when: datetime) -> str:
+    """The Retry-After header's value: whole seconds from now, at least 1."""
+    return str(max(1, math.ceil((when - utcnow()).total_seconds())))
+
+
+@bp.route("/unlock-account/<token>")
+@allow(Access.PUBLIC)
+def unlock_account(token: str):
+    try:
+        unlock.lift(token)
+    except tokens.TokenError as error:
+        return link_problem(error, "unlock")
+    flash("Signing in to your account is no longer paused. You can sign in now.", "success")
+    return redirect(url_for("auth.sign_in"))
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -125,6 +156,7 @@ def sign_out_everywhere():
 
 @bp.route("/reset-password", methods=["GET", "POST"])
 @allow(Access.ANONYMOUS)
+@per_source("RATE_LIMIT_PASSWORD_RESET")
 def forgot_password():
     form = EmailOnlyForm()
     if form.validate_on_submit():
@@ -139,6 +171,7 @@ def forgot_password():
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @allow(Access.ANONYMOUS)
+@per_source("RATE_LIMIT_PASSWORD_RESET")
 def reset_password(token: str):
     try:
         tokens.peek_token(token, tokens.RESET_PASSWORD)
@@ -156,3 +189,21 @@ def reset_password(token: str):
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
     return render_form("auth/reset_password.html", form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(Access.USER)
+@per_source("RATE_LIMIT_SIGN_IN")
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_change.change_password(
+                current_user, form.current_password.data, form.new_password.data, form.code.data
+            )
+        except services.AccountError as error:
+            add_error(form, error.field, error.message)
+            return render_template("auth/change_password.html", form=form), error.status
+        flash("Your password has been changed. Every other session has been signed out.", "success")
+        return redirect(url_for("main.tasks"))
+    return render_form("auth/change_password.html", form)

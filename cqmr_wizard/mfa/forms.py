@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
+from ..forms import BaseForm
 from . import recovery, totp
 
 CODE_INPUT = {
@@ -45,7 +45,7 @@ class RecoveryCodeFormat:
             )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(BaseForm):
     code = StringField(
         "Security code",
         validators=[TotpCode()],
@@ -54,7 +54,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class ReauthenticateForm(FlaskForm):
+class ReauthenticateForm(BaseForm):
     code = StringField(
         "Your security code",
         validators=[TotpCode("Enter the 6-digit code from your own authenticator app")],
@@ -63,7 +63,7 @@ class ReauthenticateForm(FlaskForm):
     )
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(BaseForm):
     recovery_code = StringField(
         "Recovery code",
         validators=[RecoveryCodeFormat()],
@@ -73,5 +73,5 @@ class RecoveryCodeForm(FlaskForm):
     )
 
 
-class SavedCodeForm(FlaskForm):
+class SavedCodeForm(BaseForm):
     recovery_code = StringField("Recovery code", validators=[RecoveryCodeFormat()], render_kw=RECOVERY_INPUT)

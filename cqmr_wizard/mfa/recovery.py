@@ -1,18 +1,21 @@
 """Recovery codes: 80 random bits each, written xxxx-xxxx-xxxx-xxxx in Crockford's base32,
-stored only as argon2 hashes, each usable once."""
+stored only as a keyed HMAC-SHA-256 (RECOVERY_CODE_KEY), each usable once. 80 random bits need
+no slow hash: an attempt costs one HMAC and one indexed lookup, never a burst of argon2 runs."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime
 
 from cryptography.fernet import InvalidToken
-from flask import session
+from flask import current_app, session
 from sqlalchemy import delete, func, select, update
 
 from ..audit.events import AuditEventType
-from ..auth.passwords import hash_password, verify_password
+from ..auth.passwords import verify_password
 from ..extensions import db
 from ..models import MfaState, RecoveryCode, User
 from ..models.base import utcnow
@@ -32,6 +35,12 @@ def new_code() -> str:
     """Return one recovery code, in its printed form."""
     raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
     return display(raw)
+
+
+def digest(canonical: str) -> str:
+    """The keyed HMAC-SHA-256 under which a code (in canonical form) is stored."""
+    key = current_app.config["RECOVERY_CODE_KEY"].encode()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def display(raw: str) -> str:
@@ -57,9 +66,7 @@ def issue(user: User) -> list[str]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [new_code() for _ in range(COUNT)]
     for position, code in enumerate(codes, start=1):
-        db.session.add(
-            RecoveryCode(user_id=user.id, position=position, code_hash=hash_password(normalise(code)))
-        )
+        db.session.add(RecoveryCode(user_id=user.id, position=position, code_digest=digest(normalise(code))))
     state = db.session.get(MfaState, user.id, populate_existing=True)
     state.recovery_codes_confirmed_at = None
     db.session.flush()
@@ -76,13 +83,30 @@ def remaining(user_id: int) -> int:
 
 
 def find_unused(user_id: int, typed: str) -> RecoveryCode | None:
-    """The user's unused code matching what was typed, if any."""
+    """The user's unused code matching what was typed, if any: one indexed lookup by digest."""
     canonical = normalise(typed)
     if canonical is None:
         return None
+    found = db.session.scalar(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_digest == digest(canonical),
+            RecoveryCode.used_at.is_(None),
+        )
+    )
+    return found or _find_legacy(user_id, canonical)
+
+
+def _find_legacy(user_id: int, canonical: str) -> RecoveryCode | None:
+    """Codes issued before keyed digests carry an argon2 hash; they are checked only while the
+    user still has some (new sets never do)."""
     rows = db.session.scalars(
         select(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        .where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_digest.is_(None),
+            RecoveryCode.used_at.is_(None),
+        )
         .order_by(RecoveryCode.position)
     ).all()
     return next((row for row in rows if verify_password(row.code_hash, canonical)), None)
@@ -134,7 +158,7 @@ def confirm_saved(user: User, typed: str) -> None:
         select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.position == position)
     )
     canonical = normalise(typed)
-    if row is None or canonical is None or not verify_password(row.code_hash, canonical):
+    if row is None or canonical is None or not _matches(row, canonical):
         raise CodeNotSaved(
             f"That is not recovery code {position}. Find code {position} in what you saved "
             "and type it exactly"
@@ -144,6 +168,12 @@ def confirm_saved(user: User, typed: str) -> None:
     record(AuditEventType.MFA_RECOVERY_CODES_SAVED, user)
     db.session.commit()
     forget_shown()
+
+
+def _matches(row: RecoveryCode, canonical: str) -> bool:
+    if row.code_digest is not None:
+        return hmac.compare_digest(row.code_digest, digest(canonical))
+    return verify_password(row.code_hash, canonical)
 
 
 def regenerate(user: User) -> list[str]:

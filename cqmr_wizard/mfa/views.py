@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from datetime import datetime
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
+from ..extensions import per_source
+from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import admin, bp, recovery, services, totp
@@ -35,6 +49,19 @@ def refused(template: str, form, error: services.MfaError, field: str | None = N
     """Show a service's refusal on the form: 400, or 429 when throttled or locked."""
     add_error(form, field or error.field, error.message)
     return render_template(template, form=form, **ctx), error.status
+
+
+# Set only by the "confirm it is you" page: passing the sign-in challenge does not count, so
+# replacing the authenticator or the recovery codes always takes a code given for that purpose.
+REVERIFIED = "mfa_reverified_at"
+
+
+def reverified() -> bool:
+    """True when this session gave a fresh code on the confirm page within MFA_FRESH_WINDOW."""
+    stamp = session.get(REVERIFIED)
+    if not stamp or not services.is_fresh():
+        return False
+    return utcnow() - datetime.fromisoformat(stamp) <= current_app.config["MFA_FRESH_WINDOW"]
 
 
 def clock_notice(offset: int) -> None:
@@ -75,6 +102,7 @@ def confirm(changing: bool):
             add_error(form, error.field, error.message)
             return render_template("mfa/enroll.html", **enrollment_page(form, changing)), error.status
         clock_notice(result.offset)
+        session.pop(REVERIFIED, None)  # the next change asks for a code of its own
         if result.recovery_codes:
             recovery.remember_shown(result.recovery_codes)
             return redirect(url_for("mfa.recovery_codes"))
@@ -95,7 +123,7 @@ def enroll():
 @bp.route("/change", methods=["GET", "POST"])
 @allow(Access.USER)
 def change():
-    if not services.is_fresh():
+    if not reverified():
         return redirect(url_for("mfa.reverify", next=url_for("mfa.change")))
     return confirm(changing=True)
 
@@ -104,7 +132,7 @@ def change():
 @allow(Access.SIGNED_IN)
 def restart():
     changing = services.has_active_credential(current_user.id)
-    if changing and not services.is_fresh():
+    if changing and not reverified():
         return redirect(url_for("mfa.change"))
     if ConfirmForm(prefix="restart").validate_on_submit():
         services.restart_enrollment(current_user)
@@ -127,6 +155,7 @@ def not_challenged():
 
 @bp.route("/", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge():
     if (elsewhere := not_challenged()) is not None:
         return elsewhere
@@ -143,6 +172,7 @@ def challenge():
 
 @bp.route("/recovery-code", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge_recovery():
     if (elsewhere := not_challenged()) is not None:
         return elsewhere
@@ -164,6 +194,7 @@ def challenge_recovery():
 
 @bp.route("/confirm-it-is-you", methods=["GET", "POST"])
 @allow(Access.USER)
+@per_source("RATE_LIMIT_SECOND_FACTOR")
 def reverify():
     target = safe_next_path(request.args.get("next")) or url_for("mfa.manage")
     form = CodeForm()
@@ -172,6 +203,7 @@ def reverify():
             offset = services.reauthenticate(current_user, form.code.data)
         except services.MfaError as error:
             return refused("mfa/reverify.html", form, error, target=target)
+        session[REVERIFIED] = utcnow().isoformat()
         clock_notice(offset)
         return redirect(target)
     return render_form("mfa/reverify.html", form, target=target)
@@ -234,10 +266,11 @@ def print_codes():
 @bp.route("/recovery-codes/new", methods=["GET", "POST"])
 @allow(Access.USER)
 def regenerate_codes():
-    if not services.is_fresh():
+    if not reverified():
         return redirect(url_for("mfa.reverify", next=url_for("mfa.regenerate_codes")))
     form = ConfirmForm()
     if form.validate_on_submit():
+        session.pop(REVERIFIED, None)
         recovery.regenerate(current_user)
         return redirect(url_for("mfa.recovery_codes"))
     return render_template("mfa/regenerate_codes.html", form=form, left=recovery.remaining(current_user.id))

@@ -18,6 +18,7 @@ from .outbox import OutboxMessage
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
+from .throttling import RateLimitCounter, SignInThrottle
 from .training import TrainingResource, TrainingReview
 
 __all__ = [
@@ -37,8 +38,10 @@ __all__ = [
     "OidcIdentity",
     "OutboxMessage",
     "Organization",
+    "RateLimitCounter",
     "RecoveryCode",
     "ReminderLog",
+    "SignInThrottle",
     "Signature",
     "TotpCredential",
     "TrainingResource",

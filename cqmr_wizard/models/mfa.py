@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -32,15 +32,20 @@ class TotpCredential(db.Model):
 
 
 class RecoveryCode(db.Model):
-    """One single-use recovery code; only its argon2 hash is stored."""
+    """One single-use recovery code; only its keyed HMAC-SHA-256 is stored (`code_digest`).
+    Codes issued before that carry an argon2 `code_hash` instead, until they are replaced."""
 
     __tablename__ = "recovery_code"
-    __table_args__ = (UniqueConstraint("user_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "position"),
+        Index("ix_recovery_code_user_id_code_digest", "user_id", "code_digest"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     position: Mapped[int] = mapped_column()
-    code_hash: Mapped[str] = mapped_column(String(200))
+    code_hash: Mapped[str | None] = mapped_column(String(200))
+    code_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import ValidationError
 
-from ..forms import MaxLength, Required
+from ..forms import BaseForm, MaxLength, Required
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES
 from .validators import US_STATES, normalise_ein, normalise_phone, normalise_zip, npi_is_valid
 
@@ -21,7 +20,7 @@ class ChoiceRequired:
             raise ValidationError(self.message)
 
 
-class EligibilityForm(FlaskForm):
+class EligibilityForm(BaseForm):
     eligibility = RadioField(
         "Is your organization a HIPAA covered entity or a business associate?",
         choices=[*ELIGIBILITY_CHOICES.items(), ("neither", "Neither of these")],
@@ -37,7 +36,7 @@ class EligibilityForm(FlaskForm):
     )
 
 
-class LegalNameForm(FlaskForm):
+class LegalNameForm(BaseForm):
     legal_name = StringField(
         "What is your organization's legal name?",
         validators=[
@@ -50,7 +49,7 @@ class LegalNameForm(FlaskForm):
     )
 
 
-class OrganizationTypeForm(FlaskForm):
+class OrganizationTypeForm(BaseForm):
     organization_type = RadioField(
         "What type of organization is it?",
         choices=list(ORGANIZATION_TYPES.items()),
@@ -59,7 +58,7 @@ class OrganizationTypeForm(FlaskForm):
     )
 
 
-class IdentifiersForm(FlaskForm):
+class IdentifiersForm(BaseForm):
     tax_id = StringField(
         "Employer Identification Number (EIN)",
         validators=[Required("Enter your organization's EIN")],
@@ -87,7 +86,7 @@ class IdentifiersForm(FlaskForm):
         field.data = value or None
 
 
-class AddressForm(FlaskForm):
+class AddressForm(BaseForm):
     address_line1 = StringField(
         "Address line 1",
         validators=[
@@ -129,7 +128,7 @@ class AddressForm(FlaskForm):
         field.data = value
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(BaseForm):
     phone = StringField(
         "What is your organization's main phone number?",
         validators=[Required("Enter a phone number")],

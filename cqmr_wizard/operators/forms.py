@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from ..forms import BaseForm, NumberOrText
 from ..tasks import Status
 from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
 
 
-class SearchForm(FlaskForm):
+class SearchForm(BaseForm):
     """A GET form: no CSRF token, and an unknown parameter is ignored."""
 
     class Meta:
@@ -51,12 +51,12 @@ class DashboardForm(SearchForm):
 class AuditSearchForm(SearchForm):
     organization = StringField(
         "Organization",
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), Length(max=100), NumberOrText("No organization has that number")],
         description="Its number, or part of its name.",
     )
     user = StringField(
         "User",
-        validators=[Optional(), Length(max=254)],
+        validators=[Optional(), Length(max=254), NumberOrText("No user has that number")],
         description="Their number, or part of their email address. Matches who acted or who it concerned.",
     )
     event_type = SelectField("Event type", choices=[("", "Any event")], default="", validate_choice=False)
@@ -79,7 +79,7 @@ class AuditSearchForm(SearchForm):
             raise ValidationError("Choose an event type from the list")
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(BaseForm):
     reason = TextAreaField(
         "Why is this organization suspended?",
         validators=[
@@ -90,7 +90,7 @@ class SuspendForm(FlaskForm):
     )
 
 
-class RejectUploadForm(FlaskForm):
+class RejectUploadForm(BaseForm):
     reason = TextAreaField(
         "Why can this signed copy not be accepted?",
         validators=[

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import ValidationError
 
-from ..forms import Required
+from ..forms import BaseForm, Required
 from ..models.organizations import ROLES
 
 
-class PasswordCheckForm(FlaskForm):
+class PasswordCheckForm(BaseForm):
     password = PasswordField(
         "Your password",
         validators=[Required("Enter your password")],
@@ -18,13 +17,13 @@ class PasswordCheckForm(FlaskForm):
     )
 
 
-class SignInStartForm(FlaskForm):
+class SignInStartForm(BaseForm):
     """Only the CSRF token and where to go afterwards."""
 
     next = StringField()
 
 
-class DecideJoinForm(FlaskForm):
+class DecideJoinForm(BaseForm):
     role = RadioField(
         "Which role should they have?",
         choices=[(key, label) for key, (label, _hint) in ROLES.items()],

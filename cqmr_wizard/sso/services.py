@@ -81,7 +81,17 @@ def _describe(identity: OidcIdentity, verified: VerifiedIdentity) -> None:
 
 
 def link_identity(user: User, verified: VerifiedIdentity) -> OidcIdentity:
-    """Link the verified identity to `user` (the caller commits); refuse one linked elsewhere."""
+    """Link the verified identity to `user` (the caller commits); refuse one linked elsewhere,
+    and refuse operators: they sign in with password and TOTP only."""
+    if user.is_operator:
+        raise refuse(
+            "operator",
+            403,
+            "Registry operator accounts cannot be connected to OneHealthPort. Operators sign in "
+            "with their password and two-step verification only.",
+            user=user,
+            issuer=verified.issuer,
+        )
     existing = find_identity(verified.issuer, verified.subject)
     if existing is not None and existing.user_id != user.id:
         raise refuse(
@@ -209,6 +219,14 @@ def user_for_sign_in(verified: VerifiedIdentity) -> User:
             subject=verified.subject,
         )
     user = db.session.get(User, identity.user_id)
+    if user.is_operator:
+        raise refuse(
+            "operator",
+            403,
+            "Registry operators sign in with their email address, password and two-step "
+            "verification, not with OneHealthPort.",
+            user=user,
+        )
     if not user.is_active:
         raise refuse(
             "deactivated",

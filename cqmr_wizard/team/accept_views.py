@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..auth.services import find_user_by_email, start_session
-from ..extensions import db
+from ..extensions import db, per_source
 from ..mfa.services import second_factor_url
 from ..models import Invitation, Membership
 from ..models.organizations import ROLES
@@ -56,6 +56,7 @@ def _roles(invitation: Invitation) -> list[str]:
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 @allow(Access.PUBLIC)
+@per_source("RATE_LIMIT_INVITATION")
 def accept(token: str):
     try:
         invitation = acceptance.find_by_token(token)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 
-from ..forms import EmailAddress, Required, normalise_email
+from ..forms import BaseForm, EmailAddress, Required, normalise_email
 from ..models.organizations import ROLES
 from .roster import READINESS_FILTERS
 
@@ -51,7 +50,7 @@ def roles_field(label: str) -> MultiCheckboxField:
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     full_name = StringField(
         "Full name",
         validators=[
@@ -68,11 +67,11 @@ class InviteForm(FlaskForm):
     roles = roles_field("Roles")
 
 
-class RolesForm(FlaskForm):
+class RolesForm(BaseForm):
     roles = roles_field("Roles")
 
 
-class UploadForm(FlaskForm):
+class UploadForm(BaseForm):
     csv_file = FileField(
         "Upload a CSV file",
         description="Columns: name, email, roles. Separate several roles with a semicolon (;), "
@@ -85,7 +84,7 @@ class UploadForm(FlaskForm):
             raise ValidationError("Select a CSV file to upload")
 
 
-class TeamFilterForm(FlaskForm):
+class TeamFilterForm(BaseForm):
     """The team page's filter; a GET form that changes nothing, so it carries no CSRF token."""
 
     class Meta:
@@ -98,7 +97,7 @@ class TeamFilterForm(FlaskForm):
     )
 
 
-class AcceptAccountForm(FlaskForm):
+class AcceptAccountForm(BaseForm):
     full_name = StringField(
         "Full name",
         validators=[Required("Enter your full name", 200, "Full name must be 200 characters or fewer")],

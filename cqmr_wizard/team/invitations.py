@@ -98,23 +98,15 @@ def email_problems(organization_id: int, emails: Iterable[str]) -> dict[str, str
     ).all()
     for email in pending:
         problems[email] = f"{email} already has an invitation waiting. Resend it from the team page instead."
-    accounts = db.session.execute(
-        select(func.lower(User.email), Membership.organization_id, User.is_operator)
-        .outerjoin(Membership, Membership.user_id == User.id)
-        .where(func.lower(User.email).in_(wanted))
+    # Only this organization's own members are named: whether an address belongs to another
+    # organization or to an operator is not the inviter's to learn; acceptance refuses those.
+    members = db.session.scalars(
+        select(func.lower(User.email))
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organization_id == organization_id, func.lower(User.email).in_(wanted))
     ).all()
-    for email, org_id, is_operator in accounts:
-        if is_operator:
-            problems[email] = (
-                f"{email} is a registry operator's account; operators cannot join an organization."
-            )
-        elif org_id == organization_id:
-            problems[email] = f"{email} is already a member of your organization."
-        elif org_id is not None:
-            problems[email] = (
-                f"{email} already belongs to another organization. A person can "
-                "belong to only one organization in the CQMR."
-            )
+    for email in members:
+        problems[email] = f"{email} is already a member of your organization."
     return problems
 
 

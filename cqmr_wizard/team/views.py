@@ -9,6 +9,7 @@ from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..models import Membership
 from ..models.organizations import ROLES
+from ..security import bounded_int_arg
 from ..views import add_error, render_form
 from . import bp, services
 from .forms import ROLE_DESCRIPTIONS, RolesForm, TeamFilterForm
@@ -31,10 +32,7 @@ def mfa_member_url(member: Membership) -> str | None:
 
 
 def _page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return bounded_int_arg("page", 1, high=1_000_000)
 
 
 @bp.route("/team")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from ..forms import Required
+from ..forms import BaseForm, Required
 from ..models.training import AUDIENCES
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(BaseForm):
     title = StringField(
         "Title", validators=[Required("Enter a title", 200, "The title must be 200 characters or fewer")]
     )

@@ -12,15 +12,13 @@ from flask import current_app, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, pdf_safety
 from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, TrainingResource, TrainingReview, User
 from ..models.base import utcnow
 from ..models.training import AUDIENCE_ROLES
 from .facts import meant_for
-
-PDF_MAGIC = b"%PDF-"
 
 
 class TrainingError(Exception):
@@ -44,8 +42,10 @@ def read_pdf(stream: BinaryIO) -> bytes:
         raise TrainingError("The selected file is empty", "pdf")
     if len(data) > limit:
         raise TrainingError(f"The PDF must be smaller than {limit // (1024 * 1024)} MB", "pdf")
-    if not data.startswith(PDF_MAGIC):
-        raise TrainingError("The selected file must be a PDF", "pdf")
+    try:
+        pdf_safety.check_pdf(data)
+    except pdf_safety.UnsafePdf as refused:
+        raise TrainingError(refused.message, "pdf") from None
     return data
 
 

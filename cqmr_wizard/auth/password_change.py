@@ -1,0 +1,51 @@
+"""A signed-in user changes their password: the current one and a fresh code first."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from flask import current_app, session
+
+from .. import audit
+from ..audit.events import AuditEventType
+from ..extensions import db
+from ..mail import send_mail
+from ..models import User
+from . import tokens
+from .passwords import hash_password, password_problem, verify_password
+from .services import AccountError
+
+log = logging.getLogger(__name__)
+
+
+def change_password(user: User, current: str, new: str, code: str) -> None:
+    """A signed-in user's new password, given the current one and a fresh code: every other
+    session ends and the owner is mailed a notice."""
+    from ..mfa.services import MfaError, check_code  # mfa imports auth: import here, not at load
+
+    if not verify_password(user.password_hash, current):
+        audit.record(
+            AuditEventType.AUTH_PASSWORD_CHANGE_FAILED,
+            actor_id=user.id,
+            subject_user_id=user.id,
+            details={"reason": "password"},
+        )
+        db.session.commit()
+        raise AccountError("Your current password is not right", "current_password")
+    problem = password_problem(new, [user.full_name, user.email, *user.email.split("@")])
+    if problem:
+        raise AccountError(problem, "new_password")
+    try:
+        check_code(user, code, "change_password")
+    except MfaError as error:
+        raise AccountError(error.message, "code", status=error.status) from None
+    user.password_hash = hash_password(new)
+    tokens.revoke_tokens(user.id, tokens.RESET_PASSWORD)
+    audit.record(AuditEventType.ACCOUNT_PASSWORD_CHANGED, actor_id=user.id, subject_user_id=user.id)
+    db.session.commit()
+    current_app.session_interface.store.delete_for_user(user.id, keep=session.id_hash)
+    try:
+        send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
+    except (smtplib.SMTPException, OSError):
+        log.exception("password-changed notice could not be sent")  # the change itself stands
