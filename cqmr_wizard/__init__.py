@@ -145,8 +145,10 @@ def register_commands(app: Flask) -> None:
 def register_templates(app: Flask) -> None:
     from .access import fully_authenticated
     from .auth.forms import ConfirmForm
+    from .template_filters import register_filters
 
     app.jinja_env.add_extension("jinja2.ext.do")
+    register_filters(app)
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
