@@ -23,6 +23,7 @@ from .agreement_helpers import (
     signed_in_signer,
 )
 from .helpers import make_user, page_text, sign_in, submit
+from .operator_support import make_org, operator_client
 from .test_gate import build as build_complete
 
 CONTACT = {
@@ -122,3 +123,17 @@ def test_dates_read_as_people_in_oregon_read_them():
     assert when_text(moment, time=True) == "November 30, 2026 at 9:30 p.m. PST"
     assert when_text(datetime(2026, 7, 4, 19, 5)) == "July 4, 2026"  # naive values are UTC
     assert when_text(datetime(2026, 7, 4, 19, 5), time=True) == "July 4, 2026 at 12:05 p.m. PDT"
+
+
+def test_organizations_sharing_an_ein_are_flagged_on_the_dashboard(app):
+    first = make_org(app, "Cascade Clinic", tax_id="93-1234567")
+    second = make_org(app, "Cascade Clinic LLC", tax_id="93-1234567")
+    alone = make_org(app, "Other Health", tax_id="93-7654321")
+    client = operator_client(app)
+    html = client.get("/operator/").get_data(as_text=True)
+    alert = html[html.index('id="shared-ein"') : html.index("</div>", html.index('id="shared-ein"'))]
+    assert "1 EIN used by more than one organization" in alert
+    assert f'/operator/organizations/{first}"' in alert and f'/operator/organizations/{second}"' in alert
+    for org_id, flagged in ((first, True), (second, True), (alone, False)):
+        row = html[html.index(f'id="org-{org_id}"') :]
+        assert ("EIN shared with another organization" in row[: row.index("</tr>")]) is flagged
