@@ -83,7 +83,7 @@ def test_bad_resources_are_refused_and_nothing_is_stored(app_factory):
         ({"pdf": b""}, "empty"),
         ({"pdf": PDF + b"x" * (4 * 1024 * 1024)}, "smaller than 4 MB"),
         ({"title": "", "url": "https://ok.example.org"}, "Enter a title"),
-        ({"audience": "everyone", "url": "https://ok.example.org"}, "Not a valid choice"),
+        ({"audience": "everyone", "url": "https://ok.example.org"}, "Choose who it is for"),
     ]
     for data, message in cases:
         response = publish(client, **data)
