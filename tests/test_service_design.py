@@ -137,3 +137,13 @@ def test_organizations_sharing_an_ein_are_flagged_on_the_dashboard(app):
     for org_id, flagged in ((first, True), (second, True), (alone, False)):
         row = html[html.index(f'id="org-{org_id}"') :]
         assert ("EIN shared with another organization" in row[: row.index("</tr>")]) is flagged
+
+
+def test_an_empty_sign_up_gets_one_error_per_field(app, client):
+    response = submit(client, "/sign-up", {"full_name": "", "email": "", "password": ""})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    summary = html[html.index('id="error-summary"') : html.index("</ul>", html.index('id="error-summary"'))]
+    links = re.findall(r'href="#([a-z_]+)"', summary)
+    assert sorted(links) == sorted(set(links)) and "password" in links
+    assert "Enter a password" in summary
