@@ -132,6 +132,14 @@ DEFAULTS: dict[str, Any] = {
     "CQMR_INITIATE_LOGIN_URI": None,
     "CQMR_TARGET_LINK_URI": None,
     "CQMR_URL": None,
+    # Who people contact about onboarding, and the agency links the page footer carries.
+    "PROGRAM_CONTACT_EMAIL": "cqmr.program@oha.oregon.gov",
+    "PROGRAM_CONTACT_PHONE": "503-555-0199",
+    "PROGRAM_CONTACT_HOURS": "Monday to Friday, 8 a.m. to 5 p.m. Pacific time, except state holidays",
+    "AGENCY_NAME": "Oregon Health Authority",
+    "AGENCY_URL": "https://www.oregon.gov/oha/",
+    "PRIVACY_URL": "https://www.oregon.gov/pages/terms-and-conditions.aspx",
+    "ACCESSIBILITY_URL": "https://www.oregon.gov/pages/accessibility.aspx",
 }
 
 # Settings that may come from the environment, with how to read them.
@@ -172,6 +180,13 @@ ENV_SETTINGS: dict[str, Any] = {
     "CQMR_TARGET_LINK_URI": str,
     "CQMR_URL": str,
     "AGREEMENT_UPLOAD_MAX_BYTES": int,
+    "PROGRAM_CONTACT_EMAIL": str,
+    "PROGRAM_CONTACT_PHONE": str,
+    "PROGRAM_CONTACT_HOURS": str,
+    "AGENCY_NAME": str,
+    "AGENCY_URL": str,
+    "PRIVACY_URL": str,
+    "ACCESSIBILITY_URL": str,
 }
 
 ENVIRONMENTS = ("development", "test", "production")

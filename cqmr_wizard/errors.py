@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: (
-        "The request could not be understood",
-        "Something in what was sent was not right. Go back, reload the page and try again.",
+        "Something went wrong with that page",
+        "What was sent could not be used, and nothing was changed. Go back, reload the page and try again.",
     ),
     403: (
         "You do not have permission to see this page",
@@ -49,15 +49,20 @@ MESSAGES = {
 
 
 def register_error_handlers(app: Flask) -> None:
-    def render(code: int, detail: str | None = None):
-        title, body = MESSAGES.get(code, MESSAGES[500])
-        return render_template("errors/error.html", code=code, title=title, body=detail or body), code
+    def render(code: int, detail: str | None = None, title: str | None = None):
+        default_title, body = MESSAGES.get(code, MESSAGES[500])
+        return render_template(
+            "errors/error.html", code=code, title=title or default_title, body=detail or body
+        ), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render(
             400,
-            "This form has expired or was not sent from this site. Go back, reload the page and try again.",
+            "For your security, a form stops working when it has been open a long time or was "
+            "not sent from this site. Your answers on that page were not saved. Go back, reload "
+            "the page and enter them again.",
+            title="This page has expired",
         )
 
     @app.errorhandler(HTTPException)

@@ -76,7 +76,8 @@ def email_field(label: str = "Email address") -> StringField:
 
 
 class Required:
-    """Required text with a page-specific message, after stripping spaces."""
+    """Required text with a page-specific message, after stripping spaces. A missing or too
+    long answer stops the field's other checks: one error per field."""
 
     def __init__(self, message: str, max_length: int | None = None, too_long: str | None = None):
         self.message = message
@@ -87,9 +88,9 @@ class Required:
         value = (field.data or "").strip() if isinstance(field.data, str) else field.data
         if not value:
             field.errors[:] = []
-            raise ValidationError(self.message)
+            raise StopValidation(self.message)
         if self.max_length and isinstance(value, str) and len(value) > self.max_length:
-            raise ValidationError(self.too_long or f"Must be {self.max_length} characters or fewer")
+            raise StopValidation(self.too_long or f"Must be {self.max_length} characters or fewer")
         if isinstance(value, str):
             field.data = value
 
@@ -117,3 +118,16 @@ class NumberOrText:
         value = (field.data or "").strip()
         if value.isdigit() and (not value.isascii() or int(value) > MAX_DATABASE_INT):
             raise ValidationError(self.message)
+class NumberBetween:
+    """A whole number from `minimum` to `maximum`; text that is not a number gets the same
+    single message instead of WTForms' own "Not a valid integer value." as well."""
+
+    def __init__(self, minimum: int, maximum: int, message: str) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.process_errors or field.data is None or not self.minimum <= field.data <= self.maximum:
+            field.errors[:] = []
+            raise StopValidation(self.message)

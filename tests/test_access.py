@@ -164,4 +164,4 @@ def test_posts_without_a_csrf_token_are_refused(app):
     client = visitor(app, "admin")
     response = client.post("/onboarding/details/legal-name", data={"legal_name": "Forged"})
     assert response.status_code == 400
-    assert "This form has expired or was not sent from this site" in response.get_data(as_text=True)
+    assert "This page has expired" in response.get_data(as_text=True)

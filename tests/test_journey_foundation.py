@@ -51,7 +51,7 @@ def test_first_timer_starts_onboarding(live_server, page, mailbox):
     page.get_by_role("button", name="Save and continue").click()
 
     # Save and come back later: the task list shows the details task in progress.
-    page.get_by_role("link", name="Save and come back later").click()
+    page.get_by_role("button", name="Save and come back later").click()
     expect(page.locator("#status-eligibility")).to_have_text("Completed")
     expect(page.locator("#status-details")).to_have_text("In progress")
     page.get_by_role("link", name="Give your organization's details").click()

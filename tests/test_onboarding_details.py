@@ -89,12 +89,48 @@ def test_each_answer_is_audited_with_old_and_new_values(app, client, admin):
 
 def test_save_and_come_back_later_resumes_at_the_first_unanswered_question(app, client, admin):
     submit(client, f"{BASE}/legal-name", ANSWERS["legal-name"])
-    page = client.get(f"{BASE}/type")
-    assert 'href="/tasks">Save and come back later</a>' in page.get_data(as_text=True)
+    # "Save and come back later" on a blank page saves nothing and goes to the task list.
+    assert submit(client, f"{BASE}/type", {"save_and_return": "1"}).location == "/tasks"
     assert task_status(client.get("/tasks"), "details") == "In progress"
     assert client.get(BASE).location == f"{BASE}/type"
+    # With an answer it saves what is on the page, then goes to the task list.
+    response = submit(client, f"{BASE}/type", {**ANSWERS["type"], "save_and_return": "1"})
+    assert response.location == "/tasks"
+    assert client.get(BASE).location == f"{BASE}/identifiers"
     # The saved answer is filled in when the page is visited again.
     assert 'value="Willamette Valley Clinic"' in client.get(f"{BASE}/legal-name").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "slug, data, field, message",
+    [
+        ("address", {**ANSWERS["address"], "postal_code": ""}, "postal_code", "Enter the ZIP code"),
+        ("phone", {"phone": ""}, "phone", "Enter a phone number"),
+        ("identifiers", {"tax_id": " "}, "tax_id", "Enter your organization's EIN"),
+    ],
+)
+def test_an_empty_answer_gets_one_error_not_two(app, client, admin, slug, data, field, message):
+    response = submit(client, f"{BASE}/{slug}", data)
+    assert response.status_code == 400
+    html = unescape(response.get_data(as_text=True))
+    summary = html[html.index('id="error-summary"') : html.index("</ul>", html.index('id="error-summary"'))]
+    assert summary.count("<li>") == 1
+    assert f'href="#{field}">{message}</a>' in summary
+    assert html.count('class="usa-error-message"') == 1
+
+
+def test_the_state_list_names_every_state_territory_and_military_post(app, client, admin):
+    html = unescape(client.get(f"{BASE}/address").get_data(as_text=True))
+    for option in (
+        "OR – Oregon",
+        "AA – Armed Forces Americas",
+        "AE – Armed Forces Europe",
+        "AP – Armed Forces Pacific",
+    ):
+        assert option in html
+    data = {**ANSWERS["address"], "state": "AE", "postal_code": "09001"}
+    assert submit(client, f"{BASE}/address", data).status_code == 302
+    assert organization(app, admin).state == "AE"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +147,12 @@ def test_save_and_come_back_later_resumes_at_the_first_unanswered_question(app, 
         ),
         ("identifiers", {"tax_id": ""}, "tax_id", "Enter your organization's EIN"),
         ("identifiers", {"tax_id": "07-1234567"}, "tax_id", "Enter the EIN as 9 digits, like 93-1234567"),
-        ("identifiers", {"tax_id": "93-1234567", "npi": "1234567890"}, "npi", "Enter a valid 10-digit NPI"),
+        (
+            "identifiers",
+            {"tax_id": "93-1234567", "npi": "1234567890"},
+            "npi",
+            "This is not a valid NPI. Copy your organization's 10-digit NPI from the NPPES NPI Registry",
+        ),
         ("address", {**ANSWERS["address"], "address_line1": ""}, "address_line1", "Enter address line 1"),
         (
             "address",

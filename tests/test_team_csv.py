@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from .helpers import page_text, submit
 from .team_support import add_member, admin_with_org, invitations, invite, signed_in
@@ -62,11 +63,30 @@ def test_bad_rows_are_each_reported_by_line_and_nothing_is_created(app, mailbox)
     assert text.startswith("Error: ")
     assert "problems on 4 rows" in text and "Nobody was invited" in text
     html = response.get_data(as_text=True)
-    assert "<td>3</td><td>Enter the person&#39;s name</td>" in html
-    assert "<td>4</td><td>“not-an-email” is not an email address" in html
-    assert "<td>5</td><td>Give at least one role</td>" in html
-    assert "<td>6</td><td>Unknown roles “Owner”, “Janitor”" in html
+    assert '<td data-label="Line">3</td><td data-label="Problem">Enter the person&#39;s name</td>' in html
+    assert (
+        '<td data-label="Line">4</td><td data-label="Problem">“not-an-email” is not an email address' in html
+    )
+    assert '<td data-label="Line">5</td><td data-label="Problem">Give at least one role</td>' in html
+    assert '<td data-label="Line">6</td><td data-label="Problem">Unknown roles “Owner”, “Janitor”' in html
     assert invitations(app) == [] and mailbox.messages == []
+    # Each row problem is linked from the error summary to its line in the table.
+    summary = html[html.index('id="error-summary"') : html.index("</div>", html.index('id="error-summary"'))]
+    links = re.findall(r'<a class="usa-link" href="#(row-problem-\d+)">Line (\d+): ', summary)
+    assert [line for _, line in links] == ["3", "4", "5", "6"]
+    for anchor, _ in links:
+        assert f'id="{anchor}"' in html
+
+
+def test_the_template_file_is_offered_and_can_be_uploaded_as_it_is(app, mailbox):
+    admin = admin_client(app)
+    page = admin.get("/team/invite/upload").get_data(as_text=True)
+    href = re.search(r'href="([^"]+)" download>Download a template CSV file', page).group(1)
+    template = admin.get(href)
+    assert template.status_code == 200 and template.data.startswith(b"name,email,roles")
+    assert "Roles you can give" in page and "Roles you can give" in page[page.index('id="csv_file-hint"') :]
+    assert upload(admin, template.data).status_code == 302
+    assert {r.email for r in invitations(app)} == {"ada@example.org", "alan@example.org"}
 
 
 def test_duplicates_in_the_file_and_against_members_and_invitations(app, mailbox):
@@ -86,10 +106,19 @@ def test_duplicates_in_the_file_and_against_members_and_invitations(app, mailbox
     response = upload(admin, content)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "<td>3</td><td>one@alpha.example.org is also on line 2</td>" in html
-    assert "<td>4</td><td>member@alpha.example.org is already a member of your organization" in html
-    assert "<td>5</td><td>waiting@alpha.example.org already has an invitation waiting" in html
-    assert "<td>6</td>" not in html and "another organization" not in html
+    assert (
+        '<td data-label="Line">3</td><td data-label="Problem">one@alpha.example.org is also on line 2</td>'
+        in html
+    )
+    assert (
+        '<td data-label="Line">4</td><td data-label="Problem">member@alpha.example.org is already a member of your organization'
+        in html
+    )
+    assert (
+        '<td data-label="Line">5</td><td data-label="Problem">waiting@alpha.example.org already has an invitation waiting'
+        in html
+    )
+    assert '<td data-label="Line">6</td>' not in html and "another organization" not in html
     assert [r.email for r in invitations(app)] == ["waiting@alpha.example.org"]
     assert mailbox.messages == []
 

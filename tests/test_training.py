@@ -83,7 +83,7 @@ def test_bad_resources_are_refused_and_nothing_is_stored(app_factory):
         ({"pdf": b""}, "empty"),
         ({"pdf": PDF + b"x" * (4 * 1024 * 1024)}, "smaller than 4 MB"),
         ({"title": "", "url": "https://ok.example.org"}, "Enter a title"),
-        ({"audience": "everyone", "url": "https://ok.example.org"}, "Not a valid choice"),
+        ({"audience": "everyone", "url": "https://ok.example.org"}, "Choose who it is for"),
     ]
     for data, message in cases:
         response = publish(client, **data)
@@ -113,7 +113,7 @@ def test_members_see_what_is_meant_for_them_and_the_task_follows(app):
     admin, admin_id = member_client(app, "ada@cascade.example", org_id, ("admin",))
     signer, _ = member_client(app, "sam@cascade.example", org_id, ("signer",))
     operator = operator_client(app)
-    assert task_status(admin.get("/tasks"), "training") == "Completed"  # nothing to review yet
+    assert task_status(admin.get("/tasks"), "training") == "Not started"  # nothing published: not "Completed"
     publish(operator, title="Everyone's guide", url="https://cqmr.example.org/all")
     publish(operator, title="Signers' guide", audience="signers", pdf=PDF)
     with app.app_context():

@@ -18,8 +18,13 @@ from .pdf import agreement_pdf
 @allow(Access.MEMBER)
 def signed(signature_id: int):
     signature = organization_signature_or_404(signature_id)
+    states = services.organization_states(g.membership.organization)
     return render_template(
-        "agreements/signed.html", signature=signature, version=signature.version, scope="organization"
+        "agreements/signed.html",
+        signature=signature,
+        version=signature.version,
+        scope="organization",
+        all_signed=all(s.done or s.waiting for s in states),
     )
 
 

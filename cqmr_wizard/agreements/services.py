@@ -66,11 +66,13 @@ def signers_of(org: Organization) -> list[User]:
 
 def designated_signer(org: Organization, signers: list[User] | None = None) -> User | None:
     """The designated signer, if they still hold the signer role (among `signers`, when the
-    caller already has them)."""
-    if org.designated_signer_id is None:
-        return None
+    caller already has them). When exactly one member holds the role and no other holder was
+    chosen, that member is the designated signer: there is no one else to choose."""
     candidates = signers if signers is not None else signers_of(org)
-    return next((u for u in candidates if u.id == org.designated_signer_id), None)
+    chosen = next((u for u in candidates if u.id == org.designated_signer_id), None)
+    if chosen is None and len(candidates) == 1:
+        return candidates[0]
+    return chosen
 
 
 def designate_signer(admin: User, org: Organization, signer_id: int) -> User:
@@ -97,7 +99,8 @@ def require_signer(user: User, membership: Membership | None) -> Organization:
     if membership is None or not membership.has_role("signer"):
         raise NotSigner("Only your organization's authorized signer can sign its agreements")
     org = membership.organization
-    if org.designated_signer_id != user.id:
+    designated = designated_signer(org)
+    if designated is None or designated.id != user.id:
         raise NotSigner(
             "Your organization's administrator has chosen someone else to sign, "
             "or has not chosen who signs yet"

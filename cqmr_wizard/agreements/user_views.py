@@ -141,7 +141,11 @@ def own_signature_or_404(signature_id: int) -> UserSignature:
 def user_signed(signature_id: int):
     signature = own_signature_or_404(signature_id)
     return render_template(
-        "agreements/signed.html", signature=signature, version=signature.version, scope="user"
+        "agreements/signed.html",
+        signature=signature,
+        version=signature.version,
+        scope="user",
+        all_signed=all(s.done for s in services.user_states(current_user)),
     )
 
 

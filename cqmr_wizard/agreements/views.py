@@ -77,13 +77,15 @@ def signable(kind: AgreementKind):
 @allow(Access.MEMBER)
 def organization():
     org = g.membership.organization
+    signers = signer_context(org)
+    designated = signers["designated"]
     return render_template(
         "agreements/organization.html",
         org=org,
         states=services.organization_states(org),
-        **signer_context(org),
+        **signers,
         is_admin=g.membership.has_role("admin"),
-        can_sign=g.membership.has_role("signer") and org.designated_signer_id == current_user.id,
+        can_sign=designated is not None and designated.id == current_user.id,
         team_url=team_url(),
         consent=active_consent(current_user.id),
     )

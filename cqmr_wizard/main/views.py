@@ -13,10 +13,28 @@ from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..tasks import TASKS, load_facts, task_statuses
-from ..tasks.engine import missing_required
+from ..tasks.engine import TaskState, missing_required
 from . import bp
 
 log = logging.getLogger(__name__)
+
+# The order the start page tells people: two-step verification comes first (it is forced at
+# first sign-in), the organization's tasks next, each person's own agreements last.
+DISPLAY_ORDER = (
+    "mfa",
+    "eligibility",
+    "onehealthport",
+    "details",
+    "team",
+    "org_agreements",
+    "user_agreements",
+    "training",
+)
+
+
+def _display_position(state: TaskState) -> int:
+    key = state.task.key
+    return DISPLAY_ORDER.index(key) if key in DISPLAY_ORDER else len(DISPLAY_ORDER)
 
 
 @bp.route("/")
@@ -33,14 +51,16 @@ def tasks():
     if current_user.is_operator:  # operators are never members; their home is the console
         return redirect(url_for("operators.dashboard"))
     facts = load_facts(current_user, g.membership)
-    states = task_statuses(facts, TASKS)
+    states = sorted(task_statuses(facts, TASKS), key=_display_position)
+    required = [s for s in states if s.task.required]
     return render_template(
         "main/tasks.html",
-        org_states=[s for s in states if s.task.scope == "organization"],
-        user_states=[s for s in states if s.task.scope == "user"],
-        completed=sum(1 for s in states if s.completed),
+        states=states,
+        # The one task to do next: the first required one this person can work on.
+        next_state=next((s for s in required if s.can_act and not s.completed), None),
+        completed=sum(1 for s in required if s.completed),
         missing=missing_required(states),
-        total=len(states),
+        total=len(required),
         membership=g.membership,
         form=ConfirmForm(),
     )

@@ -81,7 +81,8 @@ class IdentifiersForm(BaseForm):
         value = (field.data or "").strip().replace(" ", "")
         if value and not npi_is_valid(value):
             raise ValidationError(
-                "Enter a valid 10-digit NPI, or leave it blank; this one's check digit does not match"
+                "This is not a valid NPI. Copy your organization's 10-digit NPI from the NPPES NPI "
+                "Registry (npiregistry.cms.hhs.gov), or leave it blank"
             )
         field.data = value or None
 
@@ -110,7 +111,7 @@ class AddressForm(BaseForm):
     )
     state = SelectField(
         "State, territory or military post",
-        choices=[("", "- Select -"), *[(s, s) for s in US_STATES]],
+        choices=[("", "- Select -"), *[(code, f"{code} – {name}") for code, name in US_STATES.items()]],
         validators=[ChoiceRequired("Select the state")],
         validate_choice=False,
         render_kw={"autocomplete": "address-level1"},

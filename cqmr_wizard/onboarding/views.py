@@ -111,10 +111,14 @@ def detail_page(slug: str):
     form = page.form(data={name: getattr(org, name) for name in page.fields})
     if form.validate_on_submit():
         services.save_answers(current_user, org, {name: form[name].data for name in page.fields})
+        if request.form.get("save_and_return"):
+            return redirect(url_for("main.tasks"))
         index = DETAIL_PAGES.index(page)
         if returning or index + 1 == len(DETAIL_PAGES):
             return redirect(url_for("onboarding.check_details"))
         return redirect(url_for("onboarding.detail_page", slug=DETAIL_PAGES[index + 1].slug))
+    if _left_blank(form, page):
+        return redirect(url_for("main.tasks"))
     index = DETAIL_PAGES.index(page)
     back = (
         url_for("onboarding.check_details")
@@ -124,6 +128,13 @@ def detail_page(slug: str):
         else url_for("main.tasks")
     )
     return render_form("onboarding/detail_question.html", form, page=page, back=back, returning=returning)
+
+
+def _left_blank(form: FlaskForm, page: DetailPage) -> bool:
+    """ "Save and come back later" on a page left blank: nothing to save, nothing to refuse."""
+    if not (form.is_submitted() and request.form.get("save_and_return")) or "csrf_token" in form.errors:
+        return False
+    return all(not (request.form.get(name) or "").strip() for name in page.fields)
 
 
 @bp.route("/details/check", methods=["GET", "POST"])

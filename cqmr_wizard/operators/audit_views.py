@@ -23,7 +23,7 @@ from .audit_search import (
 )
 from .csv_export import csv_stream
 from .forms import AuditSearchForm
-from .pagination import page_url_maker, page_window
+from .pagination import page_url_maker
 
 VERIFY_PER_VIEW = 5000
 
@@ -58,7 +58,6 @@ def render_trail(form: AuditSearchForm, rows: list | None, total: int, page: int
         chain=verifications.verify_new(limit=VERIFY_PER_VIEW),
         last_full=verifications.latest_full(),
         page_url=page_url_maker("operators.audit_trail"),
-        page_window=page_window,
         export_args={k: v for k, v in request.args.items() if k != "page" and v != ""},
     ), 200 if rows is not None else 400
 

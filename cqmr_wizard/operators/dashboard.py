@@ -9,9 +9,10 @@ from ..access import Access, allow
 from ..models.organizations import ELIGIBILITY_CHOICES
 from . import bp, services
 from .csv_export import csv_response
+from .duplicates import shared_tax_ids
 from .forms import DashboardForm
 from .listing import ORGANIZATION_TASKS, Filters, Listing, export_rows, list_organizations
-from .pagination import page_url_maker, page_window
+from .pagination import page_url_maker
 
 
 def filters_from(form: DashboardForm) -> Filters:
@@ -37,7 +38,7 @@ def render_dashboard(form: DashboardForm, listing: Listing | None):
         tasks=ORGANIZATION_TASKS,
         eligibility=ELIGIBILITY_CHOICES,
         page_url=page_url_maker("operators.dashboard"),
-        page_window=page_window,
+        shared_tax_ids=shared_tax_ids(),
         export_args={k: v for k, v in request.args.items() if k != "page" and v != ""},
     ), 200 if listing is not None else 400
 

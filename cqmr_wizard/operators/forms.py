@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..forms import BaseForm, NumberOrText
+from ..forms import BaseForm, NumberBetween, NumberOrText
 from ..tasks import Status
 from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
 
@@ -35,7 +35,7 @@ class DashboardForm(SearchForm):
         "Stalled for more than (days)",
         validators=[
             Optional(),
-            NumberRange(min=1, max=3650, message="Enter a number of days from 1 to 3650"),
+            NumberBetween(1, 3650, "Enter a number of days from 1 to 3650"),
         ],
         description="Organizations not finished, with no activity for this many days.",
     )
@@ -45,7 +45,7 @@ class DashboardForm(SearchForm):
         + [(f"-{key}", f"{label} (descending)") for key, label in SORTS.items()],
         default="name",
     )
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    page = IntegerField("Page", validators=[Optional(), NumberBetween(1, 1_000_000, "Enter a page number")])
 
 
 class AuditSearchForm(SearchForm):
@@ -66,7 +66,7 @@ class AuditSearchForm(SearchForm):
     date_to = DateField(
         "To (UTC)", validators=[Optional()], format="%Y-%m-%d", description="Included in the results."
     )
-    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    page = IntegerField("Page", validators=[Optional(), NumberBetween(1, 1_000_000, "Enter a page number")])
 
     def validate_date_to(self, field: DateField) -> None:
         start: date | None = self.date_from.data

@@ -51,9 +51,10 @@ def mfa_progress(facts: Facts) -> Status:
 
 
 def training_progress(facts: Facts) -> Status:
-    """Completed when every published item was reviewed by a member it is meant for."""
+    """Completed when every published item was reviewed by a member it is meant for; with
+    nothing published there is nothing to complete."""
     org = facts.organization
-    if org is None:
+    if org is None or not org.training_items:
         return Status.NOT_STARTED
     if org.training_reviewed >= org.training_items:
         return Status.COMPLETED

@@ -75,7 +75,8 @@ class UploadForm(BaseForm):
     csv_file = FileField(
         "Upload a CSV file",
         description="Columns: name, email, roles. Separate several roles with a semicolon (;), "
-        "using the role names or keys below. Save the file as CSV UTF-8.",
+        "using the names or keys listed under \u201cRoles you can give\u201d above. Save the file as "
+        "CSV UTF-8.",
         render_kw={"accept": ".csv,text/csv"},
     )
 

@@ -17,7 +17,9 @@ class ResourceForm(BaseForm):
         "Title", validators=[Required("Enter a title", 200, "The title must be 200 characters or fewer")]
     )
     description = TextAreaField("Description (optional)", description="What it covers and how long it takes.")
-    audience = RadioField("Who is it for?", choices=list(AUDIENCES.items()), default="all")
+    audience = RadioField(
+        "Who is it for?", choices=list(AUDIENCES.items()), default="all", validate_choice=False
+    )
     url = StringField(
         "Link",
         description="A web address starting with https://. Leave it empty to upload a PDF.",

@@ -1,0 +1,53 @@
+"""Jinja filters every page uses: dates and times as people in Oregon read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from .operators.pagination import page_window
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def to_pacific(value: datetime) -> datetime:
+    """The moment in Pacific time; a naive value (SQLite) is UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PACIFIC)
+
+
+def when_text(value: datetime | date | None, time: bool = False) -> str:
+    """ "November 30, 2026", or with `time` "November 30, 2026 at 9:05 a.m. PST"."""
+    if value is None:
+        return "—"
+    if not isinstance(value, datetime):
+        return f"{value:%B} {value.day}, {value.year}"
+    local = to_pacific(value)
+    text = f"{local:%B} {local.day}, {local.year}"
+    if time:
+        hour = local.hour % 12 or 12
+        text += f" at {hour}:{local:%M} {'a.m.' if local.hour < 12 else 'p.m.'} {local.tzname()}"
+    return text
+
+
+def when(value: datetime | date | None, time: bool = False) -> Markup:
+    """A <time> element showing `when_text`, with the exact UTC moment for machines."""
+    if value is None:
+        return Markup("—")
+    stamp = (
+        value.replace(tzinfo=value.tzinfo or UTC).isoformat()
+        if isinstance(value, datetime)
+        else value.isoformat()
+    )
+    return Markup('<time datetime="{}">{}</time>').format(stamp, escape(when_text(value, time)))
+
+
+def register_filters(app: Flask) -> None:
+    """Make the filters available to every template."""
+    app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["when_text"] = when_text
+    app.jinja_env.globals["page_window"] = page_window
