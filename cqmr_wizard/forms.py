@@ -118,6 +118,8 @@ class NumberOrText:
         value = (field.data or "").strip()
         if value.isdigit() and (not value.isascii() or int(value) > MAX_DATABASE_INT):
             raise ValidationError(self.message)
+
+
 class NumberBetween:
     """A whole number from `minimum` to `maximum`; text that is not a number gets the same
     single message instead of WTForms' own "Not a valid integer value." as well."""
