@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
-from ..tasks import TASKS, load_facts, task_statuses
 from ..tasks.engine import missing_required
+from ..tasks.projection import projected_states
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,7 @@ def index():
 def tasks():
     if current_user.is_operator:  # operators are never members; their home is the console
         return redirect(url_for("operators.dashboard"))
-    facts = load_facts(current_user, g.membership)
-    states = task_statuses(facts, TASKS)
+    states = projected_states(current_user, g.membership)
     return render_template(
         "main/tasks.html",
         org_states=[s for s in states if s.task.scope == "organization"],

@@ -14,6 +14,7 @@ from .base import utcnow
 from .mfa import MfaState, RecoveryCode, TotpCredential
 from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
+from .progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
@@ -30,10 +31,14 @@ __all__ = [
     "InvitationSend",
     "JoinRequest",
     "MfaState",
+    "MemberProgress",
+    "MemberTaskStatus",
     "Membership",
     "MembershipRole",
     "OidcIdentity",
     "Organization",
+    "OrganizationProgress",
+    "OrganizationTaskStatus",
     "RecoveryCode",
     "ReminderLog",
     "Signature",

@@ -11,8 +11,9 @@ from ..models import Membership
 from ..models.organizations import ROLES
 from ..views import add_error, render_form
 from . import bp, services
+from .facts import team_counts
 from .forms import ROLE_DESCRIPTIONS, RolesForm, TeamFilterForm
-from .roster import roster, sso_available, sso_linked
+from .roster import member_sso_linked, roster
 
 
 def member_or_404(member_id: int) -> Membership:
@@ -23,10 +24,8 @@ def member_or_404(member_id: int) -> Membership:
     return member
 
 
-def mfa_member_url(member: Membership) -> str | None:
+def mfa_member_url(member: Membership) -> str:
     """The two-step verification page for this member, where an administrator resets it."""
-    if "mfa.member" not in current_app.view_functions:
-        return None
     return url_for("mfa.member", user_id=member.user_id)
 
 
@@ -42,7 +41,7 @@ def _page_number() -> int:
 def index():
     filters = TeamFilterForm(request.args)
     result = roster(
-        g.membership.organization,
+        g.membership.organization_id,
         role=filters.role.data or None,
         readiness=filters.readiness.data or None,
         text=filters.q.data,
@@ -55,9 +54,8 @@ def index():
         roster=result,
         filters=filters,
         active_filters=active_filters,
-        counts=result.organization,
+        counts=team_counts([g.membership.organization_id])[g.membership.organization_id],
         roles=ROLES,
-        sso_available=sso_available(),
         organization=g.membership.organization,
     )
 
@@ -78,7 +76,7 @@ def _member_page(member: Membership, form: ConfirmForm, status: int = 200):
         roles=ROLES,
         mfa_url=mfa_member_url(member),
         own_account=member.user_id == current_user.id,
-        sso_linked=sso_linked(member.user_id),
+        sso_linked=member_sso_linked(member.user_id),
     ), status
 
 
