@@ -51,7 +51,8 @@ class MemberProgress(db.Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
-    membership_id: Mapped[int] = mapped_column(ForeignKey("membership.id"), unique=True)
+    # No foreign key: a membership is deleted before the commit that removes its row here.
+    membership_id: Mapped[int] = mapped_column(unique=True)
     sort_name: Mapped[str] = mapped_column(String(200))  # the full name, lower case
     email_verified: Mapped[bool] = mapped_column()
     sso_linked: Mapped[bool] = mapped_column()

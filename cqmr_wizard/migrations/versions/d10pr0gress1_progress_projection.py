@@ -69,7 +69,6 @@ def upgrade():
     sa.Column('sso_linked', sa.Boolean(), nullable=False),
     sa.Column('deactivated', sa.Boolean(), nullable=False),
     sa.Column('ready', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_member_progress_membership_id_membership')),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_member_progress_organization_id_organization')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_member_progress_user_id_user_account')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_member_progress')),
