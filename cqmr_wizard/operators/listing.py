@@ -111,10 +111,10 @@ def _order(query: Select, filters: Filters) -> Select:
         "activity": OrganizationProgress.last_activity_at,
         "members": OrganizationProgress.members,
     }[filters.sort]
-    keys = [column.desc() if filters.descending else column]
+    key = column.desc() if filters.descending else column.asc()
     if filters.sort == "name":
-        keys.insert(0, OrganizationProgress.sort_name.is_(None))  # unnamed ones last
-    return query.order_by(*keys, OrganizationProgress.organization_id)
+        key = key.nulls_last()  # unnamed ones last either way; ascending, the index's own order
+    return query.order_by(key, OrganizationProgress.organization_id)
 
 
 def _statuses():
