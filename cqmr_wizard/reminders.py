@@ -26,6 +26,7 @@ from .mail import external_url, send_mail
 from .models import Invitation, Membership, MembershipRole, Organization, ReminderLog, User
 from .models.base import utcnow
 from .operators.listing import Filters, listing_query, split
+from .tasks.projection import refresh_due
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def claim(recipient: str, kind: str, organization_id: int | None, now: datetime,
 def stalled_organizations(stalled_days: int) -> list[tuple[Organization, list[str]]]:
     """Unfinished, unsuspended organizations with no activity for `stalled_days` days, each with
     the titles of its required tasks still to do (read from the progress projection)."""
+    refresh_due()
     query = listing_query(Filters(stalled_days=stalled_days), Organization).where(
         Organization.suspended_at.is_(None)
     )

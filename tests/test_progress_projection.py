@@ -18,13 +18,14 @@ from cqmr_wizard.models import (
 )
 from cqmr_wizard.models.base import utcnow
 from cqmr_wizard.models.progress import MemberProgress, MemberTaskStatus, OrganizationTaskStatus
-from cqmr_wizard.tasks import load_facts
+from cqmr_wizard.tasks import load_facts, projection, task_list
 from cqmr_wizard.tasks.facts import organizations_facts, people_facts
+from cqmr_wizard.team import facts as team_facts
 
 from .agreement_helpers import load_agreements, publish_new_version, sign_user_agreements
 from .helpers import enroll_mfa, task_status
 from .operator_support import FULL_DETAILS, make_org
-from .team_support import add_member, admin_with_org, signed_in
+from .team_support import add_member, admin_with_org, invite, signed_in
 
 
 def build_world(app) -> list[int]:
@@ -173,3 +174,22 @@ def test_bulk_statements_on_fact_rows_reach_the_projection(app):
             )
         )
     assert status == "NOT_STARTED"
+
+
+def test_an_invitation_expiring_is_a_change_the_lists_see(app, mailbox, monkeypatch):
+    """Time alone changes the team task when the last open invitation expires: the lists
+    recompute what became due before they read it."""
+    admin_with_org(app, "ada@willow.example.org", org_name="Willow", roles=("admin", "signer"))
+    admin = signed_in(app, "ada@willow.example.org")
+    invite(admin, "Max Member", "max@willow.example.org")
+    assert task_status(admin.get("/tasks"), "team") == "In progress"
+    later = utcnow() + timedelta(days=30)
+    for module in (projection, task_list, team_facts):
+        monkeypatch.setattr(module, "utcnow", lambda: later)
+    assert task_status(admin.get("/tasks"), "team") == "Completed"
+    assert admin.get("/team").status_code == 200  # the team page brings the copy up to date
+    with app.app_context():
+        stored = db.session.scalar(
+            select(OrganizationTaskStatus.status).where(OrganizationTaskStatus.task_key == "team")
+        )
+    assert stored == "COMPLETED"

@@ -13,7 +13,7 @@ from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..tasks.engine import missing_required
-from ..tasks.projection import projected_states
+from ..tasks.task_list import projected_states
 from . import bp
 
 log = logging.getLogger(__name__)

@@ -27,6 +27,8 @@ class OrganizationProgress(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When time alone changes a fact (the first open invitation expires): recomputed then.
+    refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class OrganizationTaskStatus(db.Model):

@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import delete, func, or_, select, union_all
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import AuditEvent, Membership, Organization, User
+from ..models import AuditEvent, Invitation, Membership, Organization, User
+from ..models.base import utcnow
 from ..models.progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
+from . import facts as live  # a module, not its names: the features' packages import this one
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
-from .facts import load_facts, organizations_facts, people_facts
 from .tracking import KEY, ORGANIZATIONS, PEOPLE, Touched, install, touched
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
@@ -67,7 +68,7 @@ def member_ready(facts: Facts, states: Sequence[TaskState]) -> bool:
 def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
     """The member rows of these people (those who belong to an organization)."""
     expected = {}
-    for user_id, (person, facts) in people_facts(user_ids).items():
+    for user_id, (person, facts) in live.people_facts(user_ids).items():
         if person.membership_id is None:
             continue
         states = task_statuses(facts, MEMBER_TASKS)
@@ -85,7 +86,7 @@ def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
     return expected
 
 
-def _times(organization_ids: Collection[int]) -> tuple[dict[int, datetime], dict[int, datetime]]:
+def _times(organization_ids: Collection[int]) -> tuple[dict[int, datetime], ...]:
     activity = dict(
         db.session.execute(
             select(AuditEvent.organization_id, func.max(AuditEvent.occurred_at))
@@ -105,14 +106,26 @@ def _times(organization_ids: Collection[int]) -> tuple[dict[int, datetime], dict
             .group_by(AuditEvent.organization_id)
         ).all()
     )
-    return activity, completed
+    expiring = dict(
+        db.session.execute(
+            select(Invitation.organization_id, func.min(Invitation.expires_at))
+            .where(
+                Invitation.organization_id.in_(organization_ids),
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .group_by(Invitation.organization_id)
+        ).all()
+    )
+    return activity, completed, expiring
 
 
 def expected_organizations(organization_ids: Collection[int], ready: dict[int, int]) -> dict[int, Expected]:
     """The organization rows of these organizations, given how many members each has ready."""
     orgs = db.session.scalars(select(Organization).where(Organization.id.in_(organization_ids))).all()
-    facts = organizations_facts(orgs)
-    activity, completed = _times([org.id for org in orgs])
+    facts = live.organizations_facts(orgs)
+    activity, completed, expiring = _times([org.id for org in orgs])
     expected = {}
     for org in orgs:
         states = organization_states(facts[org.id])
@@ -125,6 +138,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "started_at": org.created_at,
             "last_activity_at": activity.get(org.id) or org.updated_at,
             "completed_at": completed.get(org.id),
+            "refresh_due_at": expiring.get(org.id),
         }
         expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected
@@ -228,6 +242,21 @@ def before_commit(session: Session) -> None:
         notes = touched(session)
 
 
+def refresh_due() -> None:
+    """Recompute (and commit) the organizations whose facts time alone has changed since they
+    were written (an invitation expired); lists call it before reading, one query when none."""
+    due = list(
+        db.session.scalars(
+            select(OrganizationProgress.organization_id).where(
+                OrganizationProgress.refresh_due_at <= utcnow()
+            )
+        )
+    )
+    if due:
+        refresh(db.session, Touched(organizations=set(due)))
+        db.session.commit()
+
+
 def rebuild() -> None:
     """Recompute the whole projection from live facts and commit it."""
     notes = Touched(everyone={PEOPLE, ORGANIZATIONS})
@@ -238,35 +267,3 @@ def rebuild() -> None:
 def install_projection() -> None:
     """Keep the projection of every Flask-SQLAlchemy session up to date at each commit."""
     install(FlaskSession, before_commit)
-
-
-def projected_states(user: User, membership: Membership | None) -> list[TaskState]:
-    """A person's task list read from the projection in one query (live without an organization,
-    or if the projection has no row for them)."""
-    if membership is None:
-        return task_statuses(load_facts(user, None), TASKS)
-    rows = db.session.execute(
-        union_all(
-            select(OrganizationTaskStatus.task_key, OrganizationTaskStatus.status).where(
-                OrganizationTaskStatus.organization_id == membership.organization_id
-            ),
-            select(MemberTaskStatus.task_key, MemberTaskStatus.status).where(
-                MemberTaskStatus.user_id == user.id
-            ),
-        )
-    ).all()
-    statuses = dict(rows)
-    if any(task.key not in statuses for task in TASKS):
-        return task_statuses(load_facts(user, membership), TASKS)
-    # Who may act depends on the person's roles only, not on the organization's facts.
-    who = Facts(
-        email_verified=user.email_verified,
-        is_admin=membership.has_role("admin"),
-        is_signer=membership.has_role("signer"),
-        organization=OrganizationFacts(),
-    )
-    states = []
-    for task in TASKS:
-        status = Status[statuses[task.key]]
-        states.append(TaskState(task, status, status is not Status.CANNOT_START and task.actionable(who)))
-    return states

@@ -17,6 +17,7 @@ from ..models import Invitation, Membership, MembershipRole, User
 from ..models.base import UTCDateTime, utcnow
 from ..models.organizations import ROLES
 from ..models.progress import MemberProgress, MemberTaskStatus
+from ..tasks import projection
 from ..tasks.engine import Status
 
 READINESS_FILTERS = {
@@ -207,6 +208,7 @@ def roster(
     per_page: int = 20,
 ) -> RosterPage:
     """One page of the team, members and open invitations together, ordered by name."""
+    projection.refresh_due()
     role = role if role in ROLES else None
     readiness = readiness if readiness in READINESS_FILTERS else None
     needle = (text or "").strip().lower()[:100]

@@ -40,6 +40,7 @@ def upgrade():
     sa.Column('started_at', UTCDateTime(), nullable=False),
     sa.Column('last_activity_at', UTCDateTime(), nullable=False),
     sa.Column('completed_at', UTCDateTime(), nullable=True),
+    sa.Column('refresh_due_at', UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_organization_progress_organization_id_organization')),
     sa.PrimaryKeyConstraint('organization_id', name=op.f('pk_organization_progress'))
     )
@@ -47,6 +48,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_organization_progress_last_activity_at'), ['last_activity_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_progress_members'), ['members'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_progress_overall'), ['overall'], unique=False)
+        batch_op.create_index(batch_op.f('ix_organization_progress_refresh_due_at'), ['refresh_due_at'], unique=False)
         batch_op.create_index('ix_organization_progress_sort_name', ['sort_name', 'organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_organization_progress_started_at'), ['started_at'], unique=False)
 
@@ -95,6 +97,7 @@ def downgrade():
     with op.batch_alter_table('organization_progress', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organization_progress_started_at'))
         batch_op.drop_index('ix_organization_progress_sort_name')
+        batch_op.drop_index(batch_op.f('ix_organization_progress_refresh_due_at'))
         batch_op.drop_index(batch_op.f('ix_organization_progress_overall'))
         batch_op.drop_index(batch_op.f('ix_organization_progress_members'))
         batch_op.drop_index(batch_op.f('ix_organization_progress_last_activity_at'))
