@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -214,6 +214,7 @@ def _resolve(notes: Touched) -> tuple[set[int], set[int]]:
 def refresh(session: Session, notes: Touched) -> None:
     """Recompute and write the projection of everyone the notes name, in this transaction."""
     users, orgs = _resolve(notes)
+    _refresh_activity(session, notes.activity - orgs)
     locking = session.get_bind().dialect.name == "postgresql"
     for ids in chunks(users):
         if locking:  # one transaction at a time recomputes a person, reading what the last wrote
@@ -229,6 +230,23 @@ def refresh(session: Session, notes: Touched) -> None:
             )
         expected = expected_organizations(ids, _ready_counts(ids))
         _write(session, OrganizationProgress, OrganizationTaskStatus, "organization_id", ids, expected)
+
+
+def _refresh_activity(session: Session, organization_ids: set[int]) -> None:
+    """Move only the last activity and completion times of these organizations."""
+    for ids in chunks(organization_ids):
+        activity, completed, _ = _times(ids)
+        if not activity and not completed:
+            continue
+        for org_id in ids:
+            values = {"completed_at": completed.get(org_id)}
+            if org_id in activity:
+                values["last_activity_at"] = activity[org_id]
+            session.execute(
+                update(OrganizationProgress)
+                .where(OrganizationProgress.organization_id == org_id)
+                .values(**values)
+            )
 
 
 def before_commit(session: Session) -> None:

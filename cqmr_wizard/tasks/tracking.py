@@ -45,16 +45,21 @@ class FactBearer:
     membership: str | None = None
     # A row that concerns every organization ("organizations") or everyone ("people").
     everyone: str | None = None
+    # The organization whose activity times (not facts) the row moves.
+    activity: str | None = None
+    # When given, a row written without any of these columns (or an update changing none of
+    # them) changes no fact: the attempt counters beside them are not facts.
+    columns: tuple[str, ...] = ()
 
 
 FACT_BEARERS: tuple[FactBearer, ...] = (
     FactBearer(Organization, organization="id"),
     FactBearer(Membership, organization="organization_id", user="user_id"),
     FactBearer(MembershipRole, membership="membership_id"),
-    FactBearer(User, user="id"),
+    FactBearer(User, user="id", columns=("email_verified_at", "deactivated_at", "full_name")),
     FactBearer(Invitation, organization="organization_id"),
-    FactBearer(TotpCredential, user="user_id"),
-    FactBearer(MfaState, user="user_id"),
+    FactBearer(TotpCredential, user="user_id", columns=("state",)),
+    FactBearer(MfaState, user="user_id", columns=("recovery_codes_confirmed_at",)),
     FactBearer(OidcIdentity, user="user_id"),
     FactBearer(Signature, organization="organization_id"),
     FactBearer(AgreementUpload, organization="organization_id"),
@@ -63,7 +68,7 @@ FACT_BEARERS: tuple[FactBearer, ...] = (
     FactBearer(TrainingReview, user="user_id"),
     FactBearer(TrainingResource, everyone=ORGANIZATIONS),
     # Last activity and completion times come from the organization's audit events.
-    FactBearer(AuditEvent, organization="organization_id"),
+    FactBearer(AuditEvent, activity="organization_id"),
 )
 BEARERS = {bearer.model: bearer for bearer in FACT_BEARERS}
 KEY = "progress_touched"
@@ -77,9 +82,10 @@ class Touched:
     users: set[int] = field(default_factory=set)
     memberships: set[int] = field(default_factory=set)
     everyone: set[str] = field(default_factory=set)
+    activity: set[int] = field(default_factory=set)  # organizations whose times alone moved
 
     def __bool__(self) -> bool:
-        return bool(self.organizations or self.users or self.memberships or self.everyone)
+        return bool(self.organizations or self.users or self.memberships or self.everyone or self.activity)
 
     def add(self, bearer: FactBearer, values: Callable[[str], Iterable[object]]) -> None:
         """Note the ids that `values(attribute)` gives for each of the bearer's attributes."""
@@ -89,6 +95,7 @@ class Touched:
             (bearer.organization, self.organizations),
             (bearer.user, self.users),
             (bearer.membership, self.memberships),
+            (bearer.activity, self.activity),
         ):
             if attribute is not None:
                 into.update(v for v in values(attribute) if v is not None)
@@ -114,10 +121,26 @@ def _row_values(obj: object) -> Callable[[str], list[object]]:
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     notes = touched(session)
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        bearer = BEARERS.get(type(obj))
-        if bearer is not None and (obj not in session.dirty or session.is_modified(obj)):
+    for obj in session.deleted:
+        if (bearer := BEARERS.get(type(obj))) is not None:
             notes.add(bearer, _row_values(obj))
+    for obj in session.new:
+        bearer = BEARERS.get(type(obj))
+        if bearer is not None and (
+            not bearer.columns or any(getattr(obj, c) is not None for c in bearer.columns)
+        ):
+            notes.add(bearer, _row_values(obj))
+    for obj in session.dirty:
+        bearer = BEARERS.get(type(obj))
+        if bearer is not None and _changes_facts(obj, bearer):
+            notes.add(bearer, _row_values(obj))
+
+
+def _changes_facts(obj: object, bearer: FactBearer) -> bool:
+    """Whether an updated row changed a column that bears facts."""
+    state = inspect(obj)
+    changed = [a.key for a in state.attrs if a.history.has_changes()]
+    return bool(changed) and (not bearer.columns or any(c in bearer.columns for c in changed))
 
 
 def _statement_values(state: ORMExecuteState, bearer: FactBearer) -> Callable[[str], list[object]] | None:
@@ -127,11 +150,17 @@ def _statement_values(state: ORMExecuteState, bearer: FactBearer) -> Callable[[s
         rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
         compiled = statement.compile(dialect=state.session.get_bind().dialect).params
         rows = [{**compiled, **row} for row in rows]
+        if bearer.columns and all(row.get(c) is None for row in rows for c in bearer.columns):
+            return lambda attribute: []  # written without any fact-bearing column
         if any(attr not in row for row in rows for attr in _attributes(bearer)):
             return None
         return lambda attribute: [row[attribute] for row in rows]
     if statement.whereclause is None:
         return None
+    if state.is_update and bearer.columns:
+        assigned = {getattr(c, "key", c) for c in getattr(statement, "_values", None) or {}}
+        if assigned and not assigned & set(bearer.columns):
+            return lambda attribute: []  # no fact-bearing column is set
     attributes = _attributes(bearer)
     found = state.session.execute(
         select(*(getattr(bearer.model, a) for a in attributes)).where(statement.whereclause)
@@ -140,7 +169,9 @@ def _statement_values(state: ORMExecuteState, bearer: FactBearer) -> Callable[[s
 
 
 def _attributes(bearer: FactBearer) -> list[str]:
-    return [a for a in (bearer.organization, bearer.user, bearer.membership) if a is not None]
+    return [
+        a for a in (bearer.organization, bearer.user, bearer.membership, bearer.activity) if a is not None
+    ]
 
 
 def _do_orm_execute(state: ORMExecuteState) -> None:
