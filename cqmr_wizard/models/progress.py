@@ -24,6 +24,10 @@ class OrganizationProgress(db.Model):
     overall: Mapped[str] = mapped_column(String(16), index=True)  # a tasks.Status name
     members: Mapped[int] = mapped_column(index=True)  # active members
     members_ready: Mapped[int] = mapped_column()
+    # What the team page says the team task still needs.
+    admins: Mapped[int] = mapped_column()
+    signers: Mapped[int] = mapped_column()
+    pending_invitations: Mapped[int] = mapped_column()
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
-from ..models import Membership
+from ..extensions import db
+from ..models import Membership, OrganizationProgress
 from ..models.organizations import ROLES
 from ..views import add_error, render_form
 from . import bp, services
-from .facts import team_counts
 from .forms import ROLE_DESCRIPTIONS, RolesForm, TeamFilterForm
 from .roster import member_sso_linked, roster
 
@@ -54,7 +54,7 @@ def index():
         roster=result,
         filters=filters,
         active_filters=active_filters,
-        counts=team_counts([g.membership.organization_id])[g.membership.organization_id],
+        counts=db.session.get(OrganizationProgress, g.membership.organization_id),
         roles=ROLES,
         organization=g.membership.organization,
     )
