@@ -12,6 +12,12 @@ import gunicorn
 import psycopg
 import redis
 
+NOTE = (
+    "Read the shares with the load average below in mind: on a machine shared with other work,\n"
+    "every page that reaches the database, down to the health check's single `SELECT 1`, loses\n"
+    "most of its share; large/small divides that noise out only in part."
+)
+
 
 def _first(path: str, key: str) -> str:
     for line in Path(path).read_text().splitlines():
@@ -48,6 +54,8 @@ def report(described: dict, sizes, pages, targets: dict[str, int], results: dict
         "Written by `python -m bench` (bench/pages.py). Each page is driven by wrk (1 thread, 4",
         "connections, 3 s) right after the bare Flask app under the same gunicorn, so the share of",
         "bare Flask compares two runs taken moments apart on the same, shared machine.",
+        "",
+        NOTE,
         "",
         "## Machine",
         "",
