@@ -79,9 +79,10 @@ test: install-test
 lint: install
 	$(VENV)/bin/ruff check cqmr_wizard tests bench wsgi.py
 
+# Pages over HTTP with wrk (a Debian package) against PostgreSQL and Redis on loopback.
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) -m bench
-	$(PY) -m bench.audit_writes
 
 clean:
 	rm -rf $(VENV) node_modules static/uswds .pytest_cache

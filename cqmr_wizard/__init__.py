@@ -54,8 +54,10 @@ def register_extensions(app: Flask) -> None:
     from . import models
     from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
     from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
+    from .tasks.projection import install_projection
 
     db.init_app(app)
+    install_projection()
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     oauth.init_app(app)
@@ -130,6 +132,7 @@ def register_commands(app: Flask) -> None:
     from .outbox.cli import outbox_cli
     from .reminders import reminders_cli
     from .server_sessions import purge_sessions_command
+    from .tasks.cli import progress_cli
 
     app.cli.add_command(agreements_cli)
     app.cli.add_command(audit_cli)
@@ -138,6 +141,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(purge_sessions_command)
+    app.cli.add_command(progress_cli)
 
 
 def register_templates(app: Flask) -> None:

@@ -22,9 +22,10 @@ from . import audit
 from .audit.events import AuditEventType
 from .extensions import db
 from .mail import external_url, send_mail
-from .models import Invitation, ReminderLog, User
+from .models import Invitation, Membership, MembershipRole, Organization, ReminderLog, User
 from .models.base import utcnow
-from .operators.listing import Filters, Row, export_rows
+from .operators.listing import Filters, listing_query, split
+from .tasks.projection import refresh_due
 
 STALLED = "stalled_onboarding"
 INVITATION = "invitation_pending"
@@ -77,10 +78,36 @@ def claim(recipient: str, kind: str, organization_id: int | None, now: datetime,
     return True
 
 
-def stalled_organizations(stalled_days: int) -> list[Row]:
-    """Unfinished, unsuspended organizations with no activity for `stalled_days` days."""
-    rows = export_rows(Filters(stalled_days=stalled_days))
-    return [row for row in rows if row.organization.suspended_at is None]
+def stalled_organizations(stalled_days: int) -> list[tuple[Organization, list[str]]]:
+    """Unfinished, unsuspended organizations with no activity for `stalled_days` days, each with
+    the titles of its required tasks still to do (read from the progress projection)."""
+    refresh_due()
+    query = listing_query(Filters(stalled_days=stalled_days), Organization).where(
+        Organization.suspended_at.is_(None)
+    )
+    stalled = []
+    for result in db.session.execute(query):
+        (org,), states, _, _ = split(result, 1)
+        stalled.append((org, [s.task.title for s in states if s.task.required and not s.completed]))
+    return stalled
+
+
+def administrators(organization_ids: list[int]) -> dict[int, list[User]]:
+    """The active administrators of these organizations, in one query."""
+    found: dict[int, list[User]] = {org_id: [] for org_id in organization_ids}
+    for org_id, user in db.session.execute(
+        select(Membership.organization_id, User)
+        .join(User, User.id == Membership.user_id)
+        .join(MembershipRole, MembershipRole.membership_id == Membership.id)
+        .where(
+            Membership.organization_id.in_(organization_ids),
+            MembershipRole.role == "admin",
+            User.deactivated_at.is_(None),
+        )
+        .order_by(User.full_name, User.id)
+    ).tuples():
+        found[org_id].append(user)
+    return found
 
 
 def open_invitations(stalled_days: int, now: datetime) -> list[Invitation]:
@@ -129,20 +156,19 @@ def send_reminders(stalled_days: int) -> Summary:
     """Send every reminder that is due."""
     summary = Summary()
     tasks_link = external_url("main.tasks")
-    for row in stalled_organizations(stalled_days):
-        pending = [s.task.title for s in row.states if s.task.required and not s.completed]
-        for member in row.member_facts:
-            if not member.membership.has_role("admin"):
-                continue
+    stalled = stalled_organizations(stalled_days)
+    admins = administrators([org.id for org, _ in stalled])
+    for org, pending in stalled:
+        for user in admins[org.id]:
             _deliver(
                 summary,
                 STALLED,
-                member.user.email,
-                row.organization.id,
+                user.email,
+                org.id,
                 "Your organization's CQMR onboarding is waiting for you",
                 "reminder_stalled",
-                user=member.user,
-                organization=row.organization,
+                user=user,
+                organization=org,
                 pending=pending,
                 days=stalled_days,
                 link=tasks_link,

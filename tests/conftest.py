@@ -165,6 +165,7 @@ def app_factory(tmp_path, pg_schema, pg_tables_created, smtp_server, monkeypatch
         built.append(app)
         return app
 
+    build.built = built
     yield build
     for app in built:
         with app.app_context():
@@ -178,6 +179,25 @@ def clock(monkeypatch) -> Clock:
     CLOCK.real_time_only = False
     monkeypatch.setattr(base, "time_source", CLOCK.now)
     return CLOCK
+
+
+@pytest.fixture(autouse=True)
+def progress_verified(request):
+    """After every test that built an app, the progress projection equals the live facts."""
+    if "app_factory" not in request.fixturenames:
+        yield
+        return
+    built = request.getfixturevalue("app_factory").built
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if not built or report is None or not report.passed:
+        return
+    from cqmr_wizard.tasks.cli import differences
+
+    with built[0].app_context():
+        found = list(differences())
+        db.session.rollback()
+    assert not found, "the progress projection drifted from the facts:\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from cqmr_wizard.models.base import utcnow
 
 from .helpers import page_text
 from .operator_support import FULL_DETAILS, count_queries, make_org, operator_client, row_ids
+from .scale_support import seed_organizations
 
 
 def row_status(row_html: str, key: str) -> str:
@@ -182,6 +183,44 @@ def test_csv_export_follows_the_filters_and_neutralises_formulas(app):
             {"export": "organizations", "criteria": {"sort": "name"}, "rows": 7},
         ]
         assert exports[0].actor_id is not None
+
+
+def _queries_for(app, client, url: str) -> int:
+    client.get(url)  # warm up: first-request work is not the page's
+    with count_queries(app) as counter:
+        assert client.get(url).status_code == 200
+    return counter["n"]
+
+
+def test_the_dashboard_and_export_cost_the_same_for_20_and_400_organizations(app_factory):
+    app = app_factory()
+    seed_organizations(app, 20, "Small")
+    client = operator_client(app)
+    urls = [
+        "/operator/",
+        "/operator/?page=2",
+        "/operator/?task=details&status=NOT_STARTED",
+        "/operator/?task=all&status=IN_PROGRESS&sort=-members",
+        "/operator/?stalled=1",
+        "/operator/?q=0000000&sort=-activity",
+        "/operator/?sort=started",
+        "/operator/organizations.csv",
+        "/operator/organizations.csv?task=onehealthport&status=COMPLETED",
+    ]
+    small = {url: _queries_for(app, client, url) for url in urls}
+    seed_organizations(app, 380, "Large")
+    large = {url: _queries_for(app, client, url) for url in urls}
+    assert large == small
+    rows = read_csv(client.get("/operator/organizations.csv?task=onehealthport&status=COMPLETED"))
+    assert len(rows) == 5 + 95  # every fourth organization of each batch has a OneHealthPort id
+    assert all(r["Connect your organization to OneHealthPort"] == "Completed" for r in rows)
+
+
+def test_the_csv_export_is_streamed(app):
+    seed_organizations(app, 30, "Stream")
+    response = operator_client(app).get("/operator/organizations.csv")
+    assert response.is_streamed
+    assert len(read_csv(response)) == 30
 
 
 def _queries_for(app, client, url: str) -> int:

@@ -1,15 +1,18 @@
-"""The team page and the task list issue the same number of SQL queries whatever the size of
-the organization."""
+"""The team page, a member page and the task list issue the same number of SQL statements
+whatever the size of the organization (10 or 200 members)."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from sqlalchemy import event
 
 from cqmr_wizard.extensions import db
 
-from .team_support import add_member, admin_with_org, invite, signed_in
+from .helpers import page_text
+from .scale_support import seed_members
+from .team_support import add_member, admin_with_org, signed_in
 
 
 @contextmanager
@@ -31,16 +34,12 @@ def counted(app):
 
 def organization_of_size(app, domain: str, members: int, invitations: int):
     """An organization at `domain` with this many members and open invitations; its
-    administrator's signed-in client."""
+    administrator's signed-in client and the path of one member's page."""
     admin_email = f"admin@{domain}"
-    _, org = admin_with_org(app, admin_email, org_name=domain)
-    for i in range(members - 1):
-        roles = ("signer", "viewer") if i % 2 else ("submitter",)
-        add_member(app, org, f"m{i:03d}@{domain}", roles, mfa=bool(i % 3), agreements=i % 5 == 1)
-    admin = signed_in(app, admin_email)
-    for i in range(invitations):
-        invite(admin, f"Invitee {i}", f"i{i:03d}@{domain}", ("viewer", "signer"))
-    return admin
+    _, org = admin_with_org(app, admin_email, org_name=domain, agreements=True)
+    seed_members(app, org, members - 1, domain, invitations)
+    member = add_member(app, org, f"zed@{domain}", ("signer",), mfa=True, agreements=True)
+    return signed_in(app, admin_email), f"/team/members/{member}"
 
 
 def queries(app, client, path: str) -> int:
@@ -51,14 +50,43 @@ def queries(app, client, path: str) -> int:
     return len(statements)
 
 
-PATHS = ("/team", "/team?role=signer&q=m0", "/team?readiness=ready", "/team?page=2", "/tasks")
+PATHS = (
+    "/team",
+    "/team?role=signer&q=m0",
+    "/team?readiness=ready",
+    "/team?readiness=not_ready&page=2",
+    "/team?readiness=invited",
+    "/team?page=3",
+    "/tasks",
+)
 
 
-def test_team_page_and_task_list_query_counts_do_not_grow(app_factory, mailbox):
-    app = app_factory(INVITATION_RATE_LIMIT=1000)
-    small = organization_of_size(app, "small.example.org", 2, 1)
-    large = organization_of_size(app, "large.example.org", 40, 12)
+def test_team_page_member_page_and_task_list_cost_the_same_for_10_and_200_members(app_factory, mailbox):
+    app = app_factory()
+    small, small_member = organization_of_size(app, "small.example.org", 10, 2)
+    large, large_member = organization_of_size(app, "large.example.org", 200, 40)
     small_counts = {path: queries(app, small, path) for path in PATHS}
     large_counts = {path: queries(app, large, path) for path in PATHS}
     assert large_counts == small_counts, (small_counts, large_counts)
-    assert all(n < 30 for n in small_counts.values()), small_counts
+    assert queries(app, large, large_member) == queries(app, small, small_member)
+    assert small_counts["/tasks"] <= 6, small_counts
+
+
+def test_the_large_team_pages_show_the_right_people(app_factory, mailbox):
+    app = app_factory()
+    admin, _ = organization_of_size(app, "large.example.org", 200, 40)
+    html = admin.get("/team?readiness=ready").get_data(as_text=True)
+    # Only the administrator and zed have both factors and their agreements.
+    assert set(re.findall(r'data-email="([^"]+)"', html)) == {
+        "admin@large.example.org",
+        "zed@large.example.org",
+    }
+    html = admin.get("/team?readiness=deactivated").get_data(as_text=True)
+    expected = {f"m{i:03d}@large.example.org" for i in range(199) if i % 11 == 5}
+    shown = set(re.findall(r'data-email="([^"]+)"', html))
+    assert shown <= expected and len(shown) == min(len(expected), 20)
+    assert "18 people match the filter" in page_text(admin.get("/team?readiness=deactivated"))
+    html = admin.get("/team?readiness=invited&q=invitee 03").get_data(as_text=True)
+    assert set(re.findall(r'data-email="([^"]+)"', html)) == {
+        f"i{i:03d}@large.example.org" for i in range(30, 40)
+    }

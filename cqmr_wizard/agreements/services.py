@@ -20,9 +20,10 @@ from ..models import (
     User,
     UserSignature,
 )
-from ..models.agreements import UPLOAD_PENDING, UPLOAD_REJECTED, UPLOAD_VERIFIED
+from ..models.agreements import UPLOAD_REJECTED, UPLOAD_VERIFIED
 from .documents import KINDS, ORGANIZATION_KINDS, USER_KINDS, latest_versions
 from .evidence import ClientInfo
+from .standing import AgreementFact, standing
 
 
 class AgreementError(Exception):
@@ -195,14 +196,21 @@ class AgreementState:
         return KINDS[self.kind].slug
 
     @property
+    def fact(self) -> AgreementFact:
+        """Where it stands, by the same rule the task list uses."""
+        signed = [s.agreement_version_id for s in (self.signature, self.stale_signature) if s is not None]
+        uploads = [
+            (u.agreement_version_id, u.status) for u in (self.upload, self.stale_upload) if u is not None
+        ]
+        return standing(self.kind, self.version.id if self.version else None, signed, uploads)
+
+    @property
     def done(self) -> bool:
-        return self.signature is not None or (
-            self.upload is not None and self.upload.status == UPLOAD_VERIFIED
-        )
+        return self.fact.signed
 
     @property
     def waiting(self) -> bool:
-        return self.signature is None and self.upload is not None and self.upload.status == UPLOAD_PENDING
+        return self.fact.waiting
 
     @property
     def rejected(self) -> bool:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
-from ..tasks import TASKS, load_facts, task_statuses
 from ..tasks.engine import TaskState, missing_required
+from ..tasks.task_list import projected_states
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ def index():
 def tasks():
     if current_user.is_operator:  # operators are never members; their home is the console
         return redirect(url_for("operators.dashboard"))
-    facts = load_facts(current_user, g.membership)
-    states = sorted(task_statuses(facts, TASKS), key=_display_position)
+    states = sorted(projected_states(current_user, g.membership), key=_display_position)
     required = [s for s in states if s.task.required]
     return render_template(
         "main/tasks.html",

@@ -1,26 +1,35 @@
-"""The task list's facts about a user's two-step verification (one query, whatever the data)."""
+"""The task list's facts about people's two-step verification, in bulk (two queries)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import MfaState, TotpCredential, User
+from ..models import MfaState, TotpCredential
 from ..models.mfa import ACTIVE, PENDING
 
 
-def second_factor_facts(user_id: int) -> dict[str, bool]:
-    """`mfa_enrolled`, `mfa_pending` and `recovery_codes_saved` for `Facts`."""
-    rows = db.session.execute(
-        select(TotpCredential.state, MfaState.recovery_codes_confirmed_at)
-        .select_from(User)
-        .outerjoin(TotpCredential, TotpCredential.user_id == User.id)
-        .outerjoin(MfaState, MfaState.user_id == User.id)
-        .where(User.id == user_id)
-    ).all()
-    states = {row.state for row in rows}
-    return {
-        "mfa_enrolled": ACTIVE in states,
-        "mfa_pending": PENDING in states,
-        "recovery_codes_saved": any(row.recovery_codes_confirmed_at for row in rows),
+def second_factor_facts(user_ids: Collection[int]) -> dict[int, dict[str, bool]]:
+    """`mfa_enrolled`, `mfa_pending` and `recovery_codes_saved` for `Facts`, by user id."""
+    facts = {
+        user_id: {"mfa_enrolled": False, "mfa_pending": False, "recovery_codes_saved": False}
+        for user_id in user_ids
     }
+    if not facts:
+        return facts
+    for user_id, state in db.session.execute(
+        select(TotpCredential.user_id, TotpCredential.state).where(TotpCredential.user_id.in_(user_ids))
+    ):
+        if state == ACTIVE:
+            facts[user_id]["mfa_enrolled"] = True
+        elif state == PENDING:
+            facts[user_id]["mfa_pending"] = True
+    for user_id in db.session.scalars(
+        select(MfaState.user_id).where(
+            MfaState.user_id.in_(user_ids), MfaState.recovery_codes_confirmed_at.is_not(None)
+        )
+    ):
+        facts[user_id]["recovery_codes_saved"] = True
+    return facts

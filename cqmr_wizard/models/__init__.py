@@ -15,6 +15,7 @@ from .mfa import MfaState, RecoveryCode, TotpCredential
 from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
 from .outbox import OutboxMessage
+from .progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
@@ -33,12 +34,16 @@ __all__ = [
     "InvitationSend",
     "JoinRequest",
     "MfaState",
+    "MemberProgress",
+    "MemberTaskStatus",
     "Membership",
     "MembershipRole",
     "OidcIdentity",
     "OutboxMessage",
     "Organization",
     "RateLimitCounter",
+    "OrganizationProgress",
+    "OrganizationTaskStatus",
     "RecoveryCode",
     "ReminderLog",
     "SignInThrottle",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import current_app, render_template, request
 from flask_login import current_user
 
 from ..access import Access, allow
+from ..models import Organization
 from ..models.organizations import ELIGIBILITY_CHOICES
+from ..tasks.projection import refresh_due
 from . import bp, services
-from .csv_export import csv_response
+from .csv_export import csv_stream
 from .duplicates import shared_tax_ids
 from .forms import DashboardForm
-from .listing import ORGANIZATION_TASKS, Filters, Listing, export_rows, list_organizations
+from .listing import ORGANIZATION_TASKS, Filters, Listing, count, export_rows, list_organizations, split
 from .pagination import page_url_maker
 
 
@@ -59,41 +63,59 @@ def export_organizations():
     form = DashboardForm(formdata=request.args)
     if not form.validate():
         return render_dashboard(form, None)
-    rows = export_rows(filters_from(form))
-    header = [
-        "Organization ID",
-        "Legal name",
-        "Eligibility",
-        "Tax ID",
-        "OneHealthPort ID",
-        *(task.title for task in ORGANIZATION_TASKS),
-        "All required tasks",
-        "Members",
-        "Members ready",
-        "Suspended",
-        "Started",
-        "Last activity",
-        "Completed",
-    ]
-    cells = [
-        [
-            row.organization.id,
-            row.organization.legal_name,
-            ELIGIBILITY_CHOICES.get(row.organization.eligibility, row.organization.eligibility),
-            row.organization.tax_id,
-            row.organization.ohp_org_id,
-            *(state.status.value for state in row.states),
-            row.overall.value,
-            row.members,
-            row.ready,
-            row.organization.suspended_at,
-            row.organization.created_at,
-            row.last_activity,
-            row.completed_at,
-        ]
-        for row in rows
-    ]
-    # Audited after the cells are read: the commit expires every loaded row.
+    filters = filters_from(form)
+    refresh_due()
     criteria = {k: v for k, v in request.args.items() if k != "page" and v != ""}
-    services.record_export(current_user, "organizations", criteria, len(cells))
-    return csv_response("organizations", header, cells)
+    # Audited before the rows stream out (the count is taken at the same moment).
+    services.record_export(current_user, "organizations", criteria, count(filters))
+    return csv_stream("organizations", EXPORT_HEADER, export_cells(filters))
+
+
+EXPORT_COLUMNS = (
+    Organization.id,
+    Organization.legal_name,
+    Organization.eligibility,
+    Organization.tax_id,
+    Organization.ohp_org_id,
+    Organization.suspended_at,
+    Organization.created_at,
+)
+EXPORT_HEADER = [
+    "Organization ID",
+    "Legal name",
+    "Eligibility",
+    "Tax ID",
+    "OneHealthPort ID",
+    *(task.title for task in ORGANIZATION_TASKS),
+    "All required tasks",
+    "Members",
+    "Members ready",
+    "Suspended",
+    "Started",
+    "Last activity",
+    "Completed",
+]
+
+
+def export_cells(filters: Filters) -> Iterator[list[object]]:
+    """The CSV's rows, as the query streams them."""
+    for result in export_rows(filters, *EXPORT_COLUMNS):
+        (org_id, name, eligibility, tax_id, ohp, suspended, started), states, overall, rest = split(
+            result, len(EXPORT_COLUMNS)
+        )
+        members, ready, last_activity, completed_at = rest
+        yield [
+            org_id,
+            name,
+            ELIGIBILITY_CHOICES.get(eligibility, eligibility),
+            tax_id,
+            ohp,
+            *(state.status.value for state in states),
+            overall.value,
+            members,
+            ready,
+            suspended,
+            started,
+            last_activity,
+            completed_at,
+        ]

@@ -1,47 +1,34 @@
-"""The dashboard's list of organizations: searched, filtered, sorted and paginated in SQL;
-task statuses computed by the task engine from facts gathered in bulk.
-
-Task statuses are never stored, so a filter on them reads the facts of every organization the
-SQL filters leave (a fixed number of queries, time growing with their number); without one,
-only the page's organizations are read."""
+"""The dashboard's list of organizations: searched, filtered, sorted, counted and paginated in
+SQL over the progress projection (tasks/projection.py), in three statements whatever the number of
+organizations; the CSV export streams the same query."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
-from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import AuditEvent, Membership, Organization, User
+from ..models import Organization
 from ..models.base import utcnow
-from ..tasks import TASKS, Status, TaskState, task_statuses
-from ..tasks.bulk import MemberFacts, member_facts_bulk, organization_facts_bulk
-from ..tasks.engine import Facts, OrganizationFacts, missing_required
+from ..models.progress import OrganizationProgress, OrganizationTaskStatus
+from ..tasks import Status, TaskState
+from ..tasks.projection import ORGANIZATION_TASKS, organization_states, overall_status, refresh_due
 
-# The gate records this each time it lets a member through to the CQMR, which it does only
-# when every required task is complete: its first occurrence is the "completed" date.
-COMPLETION_EVENT = AuditEventType.GATE_REDIRECTED
-# Events about an organization that are not its own activity: a reminder or an operator's
-# look at its documents must not make a stalled organization look busy.
-NOT_ACTIVITY = (
-    AuditEventType.REMINDER_SENT,
-    AuditEventType.OPERATOR_DOCUMENT_DOWNLOADED,
-    AuditEventType.OPERATOR_UPLOAD_DOWNLOADED,
-    AuditEventType.OPERATOR_ORGANIZATION_SUSPENDED,
-    AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
-    AuditEventType.OPERATOR_EXPORTED,
-)
+__all__ = ["ORGANIZATION_TASKS", "organization_states", "overall_status"]
+
 OVERALL = "all"  # the pseudo-task "every required task"
-ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 SORTS = {
     "name": "Name",
     "started": "Started",
     "activity": "Last activity",
     "members": "Members",
 }
+EXPORT_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -56,10 +43,6 @@ class Filters:
     descending: bool = False
     page: int = 1
 
-    @property
-    def reads_every_organization(self) -> bool:
-        return bool(self.status) or self.stalled_days is not None
-
 
 @dataclass(frozen=True)
 class Row:
@@ -72,7 +55,6 @@ class Row:
     ready: int
     last_activity: datetime
     completed_at: datetime | None
-    member_facts: list[MemberFacts]
 
 
 @dataclass(frozen=True)
@@ -83,57 +65,8 @@ class Listing:
     pages: int
 
 
-def overall_status(states: list[TaskState]) -> Status:
-    """Completed when no required task is missing; not started when nothing is under way."""
-    if not missing_required(states):
-        return Status.COMPLETED
-    if all(s.status in (Status.NOT_STARTED, Status.CANNOT_START) for s in states):
-        return Status.NOT_STARTED
-    return Status.IN_PROGRESS
-
-
-def organization_states(org_facts: OrganizationFacts) -> list[TaskState]:
-    """The organization-scope task states, as an administrator's task list shows them."""
-    facts = Facts(email_verified=True, is_admin=True, organization=org_facts)
-    return task_statuses(facts, ORGANIZATION_TASKS)
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _columns():
-    activity = (
-        select(AuditEvent.organization_id, func.max(AuditEvent.occurred_at).label("at"))
-        .where(
-            AuditEvent.organization_id.is_not(None),
-            AuditEvent.event_type.not_in(NOT_ACTIVITY),
-        )
-        .group_by(AuditEvent.organization_id)
-        .subquery("activity")
-    )
-    completed = (
-        select(AuditEvent.organization_id, func.min(AuditEvent.occurred_at).label("at"))
-        .where(AuditEvent.event_type == COMPLETION_EVENT)
-        .group_by(AuditEvent.organization_id)
-        .subquery("completed")
-    )
-    members = (
-        select(Membership.organization_id, func.count(Membership.id).label("n"))
-        .join(User, User.id == Membership.user_id)
-        .where(User.deactivated_at.is_(None))
-        .group_by(Membership.organization_id)
-        .subquery("members")
-    )
-    last_activity = func.coalesce(activity.c.at, Organization.updated_at).label("last_activity")
-    member_count = func.coalesce(members.c.n, 0).label("members")
-    query = (
-        select(Organization, member_count, last_activity, completed.c.at.label("completed_at"))
-        .outerjoin(activity, activity.c.organization_id == Organization.id)
-        .outerjoin(completed, completed.c.organization_id == Organization.id)
-        .outerjoin(members, members.c.organization_id == Organization.id)
-    )
-    return query, last_activity, member_count
 
 
 def _search(query: Select, q: str) -> Select:
@@ -151,84 +84,106 @@ def _search(query: Select, q: str) -> Select:
     return query.where(or_(*conditions))
 
 
-def _order(query: Select, filters: Filters, last_activity, member_count) -> Select:
-    keys = {
-        "name": [Organization.legal_name.is_(None), func.lower(Organization.legal_name)],
-        "started": [Organization.created_at],
-        "activity": [last_activity],
-        "members": [member_count],
-    }[filters.sort]
-    if filters.descending:
-        keys = (
-            [keys[0], *(k.desc() for k in keys[1:])] if filters.sort == "name" else [k.desc() for k in keys]
-        )
-    return query.order_by(*keys, Organization.id)
-
-
-def filtered_query(filters: Filters) -> Select:
-    """The SQL part: search, the stalled cut-off, the order."""
-    query, last_activity, member_count = _columns()
+def _where(query: Select, filters: Filters) -> Select:
     query = _search(query, filters.q)
     if filters.stalled_days is not None:
-        query = query.where(last_activity < utcnow() - timedelta(days=filters.stalled_days))
-    return _order(query, filters, last_activity, member_count)
-
-
-def _keep(filters: Filters, states: list[TaskState], overall: Status) -> bool:
-    if filters.stalled_days is not None and overall is Status.COMPLETED:
-        return False
-    if not filters.status:
-        return True
-    if filters.task in ("", OVERALL):
-        return overall.name == filters.status
-    return any(s.task.key == filters.task and s.status.name == filters.status for s in states)
-
-
-def _rows(results: list, with_members: bool) -> tuple[list[Row], dict]:
-    facts = organization_facts_bulk([r[0] for r in results])
-    members = member_facts_bulk(facts) if with_members else {}
-    rows = []
-    for org, member_count, last_activity, completed_at in results:
-        states = organization_states(facts[org.id])
-        listed = members.get(org.id, [])
-        rows.append(
-            Row(
-                org,
-                states,
-                overall_status(states),
-                member_count,
-                sum(1 for m in listed if m.ready),
-                last_activity,
-                completed_at,
-                listed,
+        query = query.where(
+            OrganizationProgress.last_activity_at < utcnow() - timedelta(days=filters.stalled_days),
+            OrganizationProgress.overall != Status.COMPLETED.name,
+        )
+    if filters.status and filters.task in ("", OVERALL):
+        query = query.where(OrganizationProgress.overall == filters.status)
+    elif filters.status:
+        query = query.where(
+            exists().where(
+                OrganizationTaskStatus.organization_id == OrganizationProgress.organization_id,
+                OrganizationTaskStatus.task_key == filters.task,
+                OrganizationTaskStatus.status == filters.status,
             )
         )
-    return rows, facts
+    return query
+
+
+def _order(query: Select, filters: Filters) -> Select:
+    column = {
+        "name": OrganizationProgress.sort_name,
+        "started": OrganizationProgress.started_at,
+        "activity": OrganizationProgress.last_activity_at,
+        "members": OrganizationProgress.members,
+    }[filters.sort]
+    key = column.desc() if filters.descending else column.asc()
+    if filters.sort == "name":
+        key = key.nulls_last()  # unnamed ones last either way; ascending, the index's own order
+    return query.order_by(key, OrganizationProgress.organization_id)
+
+
+def _statuses():
+    """One outer-joined status column per organization task (the projection pivoted)."""
+    joins = []
+    for task in ORGANIZATION_TASKS:
+        alias = aliased(OrganizationTaskStatus, name=f"status_{task.key}")
+        joins.append((alias, (alias.organization_id == Organization.id) & (alias.task_key == task.key)))
+    return joins
+
+
+PROGRESS = (
+    OrganizationProgress.overall,
+    OrganizationProgress.members,
+    OrganizationProgress.members_ready,
+    OrganizationProgress.last_activity_at,
+    OrganizationProgress.completed_at,
+)
+
+
+def listing_query(filters: Filters, *columns) -> Select:
+    """The SQL of the list: the given columns, each task's status, then the PROGRESS columns."""
+    statuses = _statuses()
+    query = select(*columns, *(alias.status for alias, _ in statuses), *PROGRESS).join(
+        OrganizationProgress, OrganizationProgress.organization_id == Organization.id
+    )
+    for alias, on in statuses:
+        query = query.outerjoin(alias, on)
+    return _order(_where(query, filters), filters)
+
+
+def split(result: tuple, columns: int) -> tuple[tuple, list[TaskState], Status, tuple]:
+    """A result of `listing_query` as (the given columns, task states, overall, the rest)."""
+    n = len(ORGANIZATION_TASKS)
+    states = [
+        TaskState(task, Status[name] if name else Status.NOT_STARTED, False)
+        for task, name in zip(ORGANIZATION_TASKS, result[columns : columns + n], strict=True)
+    ]
+    overall, *rest = result[columns + n :]
+    return tuple(result[:columns]), states, Status[overall], tuple(rest)
+
+
+def count(filters: Filters) -> int:
+    """How many organizations the filters leave."""
+    query = _where(
+        select(func.count())
+        .select_from(Organization)
+        .join(OrganizationProgress, OrganizationProgress.organization_id == Organization.id),
+        filters,
+    )
+    return db.session.scalar(query) or 0
 
 
 def list_organizations(filters: Filters, page_size: int) -> Listing:
-    """One page of organizations, with the total the filters leave."""
-    query = filtered_query(filters)
-    offset = (filters.page - 1) * page_size
-    if filters.reads_every_organization:
-        every, _ = _rows(db.session.execute(query).all(), with_members=False)
-        kept = [row for row in every if _keep(filters, row.states, row.overall)]
-        total = len(kept)
-        page_orgs = {row.organization.id for row in kept[offset : offset + page_size]}
-        results = [
-            (r.organization, r.members, r.last_activity, r.completed_at)
-            for r in kept
-            if r.organization.id in page_orgs
-        ]
-    else:
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        results = db.session.execute(query.limit(page_size).offset(offset)).all()
-    rows, _ = _rows(results, with_members=True)
-    pages = max(1, -(-total // page_size))
-    return Listing(rows, total, filters.page, pages)
+    """One page of organizations, with the total the filters leave (three statements)."""
+    refresh_due()
+    total = count(filters)
+    results = db.session.execute(
+        listing_query(filters, Organization).limit(page_size).offset((filters.page - 1) * page_size)
+    ).all()
+    rows = []
+    for result in results:
+        (org,), states, overall, (members, ready, last_activity, completed_at) = split(result, 1)
+        rows.append(Row(org, states, overall, members, ready, last_activity, completed_at))
+    return Listing(rows, total, filters.page, max(1, -(-total // page_size)))
 
 
-def export_rows(filters: Filters) -> list[Row]:
-    """Every organization the filters leave, in order, for the CSV export."""
-    rows, _ = _rows(db.session.execute(filtered_query(filters)).all(), with_members=True)
-    return [row for row in rows if _keep(filters, row.states, row.overall)]
+def export_rows(filters: Filters, *columns) -> Iterator[tuple]:
+    """Every organization the filters leave, in order, as `listing_query` rows, read in batches
+    so that memory stays flat whatever their number (give columns, not entities)."""
+    query = listing_query(filters, *columns).execution_options(yield_per=EXPORT_BATCH)
+    yield from db.session.execute(query).tuples()

@@ -9,14 +9,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from ..extensions import db
-from ..models import AgreementUpload, AuditEvent, Invitation, Organization, Signature, User
+from ..models import AgreementUpload, AuditEvent, Invitation, Membership, Organization, Signature, User
 from ..models.agreements import UPLOAD_PENDING
 from ..models.base import utcnow
-from ..tasks import Status, TaskState
-from ..tasks.bulk import MemberFacts, member_facts_bulk, organization_facts_bulk
-from .listing import organization_states, overall_status
+from ..tasks import Facts, Status, TaskState, task_statuses
+from ..tasks.facts import organizations_facts, people_facts
+from ..tasks.projection import MEMBER_TASKS, member_ready, organization_states, overall_status
 
 RECENT_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """An active member with their live facts."""
+
+    membership: Membership
+    facts: Facts
+
+    @property
+    def user(self) -> User:
+        return self.membership.user
+
+    @property
+    def ready(self) -> bool:
+        return member_ready(self.facts, task_statuses(self.facts, MEMBER_TASKS))
 
 
 @dataclass(frozen=True)
@@ -54,9 +70,17 @@ def load_profile(org_id: int) -> Profile | None:
     org = db.session.get(Organization, org_id)
     if org is None:
         return None
-    facts = organization_facts_bulk([org])
+    facts = organizations_facts([org])
     states = organization_states(facts[org.id])
-    members = member_facts_bulk(facts)[org.id]
+    memberships = db.session.scalars(
+        select(Membership)
+        .options(joinedload(Membership.user))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id == org.id, User.deactivated_at.is_(None))
+        .order_by(User.full_name, User.id)
+    ).all()
+    live = people_facts([m.user_id for m in memberships], facts)
+    members = [MemberFacts(m, live[m.user_id][1]) for m in memberships]
     invitations = list(
         db.session.scalars(
             select(Invitation)

@@ -1,4 +1,4 @@
-"""Task list: definitions, the pure status function, and loading facts."""
+"""Task list: definitions, the pure status function, loading facts, and the progress projection."""
 
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskDefinition, TaskState, task_statuses

@@ -10,6 +10,8 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ..agreements.standing import AgreementFact
+
 
 class Status(enum.Enum):
     CANNOT_START = "Cannot start yet"
@@ -17,17 +19,6 @@ class Status(enum.Enum):
     IN_PROGRESS = "In progress"
     WAITING = "Waiting for review"
     COMPLETED = "Completed"
-
-
-@dataclass(frozen=True)
-class AgreementFact:
-    """Where one agreement stands: its current version against what was signed or returned."""
-
-    kind: str
-    published: bool = False  # a current version exists
-    signed: bool = False  # the current version is signed, or a returned copy was verified
-    waiting: bool = False  # a returned signed copy of the current version awaits review
-    stale: bool = False  # only an earlier version was signed: a new version re-opened it
 
 
 @dataclass(frozen=True)
@@ -68,6 +59,8 @@ class Facts:
     # Holds the Authorized signer role; the user agreements this person signed.
     is_signer: bool = False
     user_agreements: tuple[AgreementFact, ...] = ()
+    # A OneHealthPort identity is linked to the account.
+    sso_linked: bool = False
 
 
 @dataclass(frozen=True)

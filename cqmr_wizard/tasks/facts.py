@@ -1,18 +1,25 @@
-"""Gather the facts the task list needs, with the same queries whatever the organization's size."""
+"""Gather the task list's facts from each feature's bulk loader: for many organizations and people
+with a fixed number of queries whatever their number; the single case is a bulk of one."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from ..agreements.facts import current_version_ids, organization_agreement_facts, user_agreement_facts
+from sqlalchemy import select
+
+from ..agreements.facts import agreement_facts
+from ..extensions import db
 from ..mfa.facts import second_factor_facts
 from ..models import Membership, Organization, User
-from ..team.facts import team_counts
+from ..sso.facts import linked_user_ids
+from ..team.facts import PersonFacts, person_facts, team_counts
 from ..training.facts import training_counts
 from .engine import Facts, OrganizationFacts
 
 
 def organization_facts(org: Organization) -> OrganizationFacts:
+    """The facts held on the organization's own row."""
     answered = set()
     for name in ("legal_name", "organization_type", "tax_id", "phone"):
         if getattr(org, name):
@@ -30,26 +37,58 @@ def organization_facts(org: Organization) -> OrganizationFacts:
     )
 
 
-def load_facts(user: User, membership: Membership | None) -> Facts:
-    """Return the facts for this user and their organization (if any).
+def organizations_facts(orgs: Sequence[Organization]) -> dict[int, OrganizationFacts]:
+    """The facts of each organization, in seven queries whatever their number."""
+    ids = [org.id for org in orgs]
+    team = team_counts(ids)
+    training = training_counts(ids)
+    agreements, _ = agreement_facts(ids, ())
+    return {
+        org.id: replace(
+            organization_facts(org), **team[org.id], **training[org.id], agreements=agreements[org.id]
+        )
+        for org in orgs
+    }
 
-    tasks/bulk.py gathers the same facts for many organizations at once (operator dashboard,
-    reminders): a fact added here must be added there too (tests/test_operator_facts.py)."""
-    mfa = second_factor_facts(user.id)
-    current = current_version_ids()
-    own = user_agreement_facts(user.id, current)
+
+def people_facts(
+    user_ids: Collection[int], organizations: dict[int, OrganizationFacts] | None = None
+) -> dict[int, tuple[PersonFacts, Facts]]:
+    """Each person's own facts (with their organization's when given), in six queries."""
+    people = person_facts(user_ids)
+    ids = list(people)
+    mfa = second_factor_facts(ids)
+    _, own = agreement_facts((), ids)
+    linked = linked_user_ids(ids)
+    organizations = organizations or {}
+    return {
+        user_id: (
+            person,
+            Facts(
+                email_verified=person.email_verified,
+                is_admin="admin" in person.roles,
+                is_signer="signer" in person.roles,
+                organization=organizations.get(person.organization_id) if person.organization_id else None,
+                **mfa[user_id],
+                user_agreements=own[user_id],
+                sso_linked=user_id in linked,
+            ),
+        )
+        for user_id, person in people.items()
+    }
+
+
+def load_facts(user: User, membership: Membership | None) -> Facts:
+    """Return the live facts for this user and their organization (if any): a bulk of one."""
+    organizations = organizations_facts([membership.organization]) if membership is not None else {}
+    _, facts = people_facts([user.id], organizations)[user.id]
     if membership is None:
-        return Facts(email_verified=user.email_verified, **mfa, user_agreements=own)
-    return Facts(
-        email_verified=user.email_verified,
-        is_admin=membership.has_role("admin"),
-        **mfa,
-        is_signer=membership.has_role("signer"),
-        user_agreements=own,
-        organization=replace(
-            organization_facts(membership.organization),
-            **team_counts(membership.organization_id),
-            **training_counts(membership.organization_id),
-            agreements=organization_agreement_facts(membership.organization_id, current),
-        ),
+        return replace(facts, is_admin=False, is_signer=False, organization=None)
+    return facts
+
+
+def member_user_ids(organization_ids: Collection[int]) -> list[int]:
+    """The people who belong to these organizations (active or not)."""
+    return list(
+        db.session.scalars(select(Membership.user_id).where(Membership.organization_id.in_(organization_ids)))
     )

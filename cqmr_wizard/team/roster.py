@@ -1,23 +1,24 @@
-"""The team page's list: members and open invitations, filtered and paginated on the server.
+"""The team page's list: members and open invitations, filtered, counted and paginated in SQL.
 
-Readiness comes from the same pure task function as everyone's task list (a member is ready
-when every required task of their own is completed), so the two can never disagree. The facts
-are gathered for the whole organization with a fixed number of queries whatever its size."""
+Readiness and each member's task statuses are read from the progress projection, which the task
+engine writes from the same pure task function as everyone's task list, so the two never
+disagree; the page costs the same statements whatever the organization's size."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, false, func, literal, null, or_, select, true, union_all
 
-from .. import models
 from ..extensions import db
-from ..models import Invitation, Membership, MembershipRole, Organization, User
-from ..models.base import utcnow
+from ..models import Invitation, Membership, MembershipRole, User
+from ..models.base import UTCDateTime, utcnow
 from ..models.organizations import ROLES
-from ..tasks.engine import OrganizationFacts, Status, task_statuses
+from ..models.progress import MemberProgress, MemberTaskStatus
+from ..tasks import projection
+from ..tasks.engine import Status
 
 READINESS_FILTERS = {
     "ready": "Ready",
@@ -25,21 +26,6 @@ READINESS_FILTERS = {
     "invited": "Invited, not yet accepted",
     "deactivated": "Deactivated",
 }
-# The member's own task that stands for "user agreements signed", once it exists.
-AGREEMENTS_TASK_KEYS = ("user_agreements", "agreements")
-
-
-def sso_available() -> bool:
-    """Whether OneHealthPort identities can be linked in this build."""
-    return getattr(models, "OidcIdentity", None) is not None
-
-
-def sso_linked(user_id: int) -> bool | None:
-    """Whether the user has linked a OneHealthPort identity; None when SSO is not available."""
-    identity = getattr(models, "OidcIdentity", None)
-    if identity is None:
-        return None
-    return db.session.scalar(select(identity.id).where(identity.user_id == user_id).limit(1)) is not None
 
 
 @dataclass
@@ -50,7 +36,7 @@ class RosterRow:
     id: int
     name: str
     email: str
-    roles: list[str]
+    roles: list[str] = field(default_factory=list)
     email_verified: bool = False
     sso_linked: bool = False
     mfa: Status | None = None
@@ -69,14 +55,6 @@ class RosterRow:
             return "Deactivated"
         return "Ready" if self.ready else "Not ready yet"
 
-    @property
-    def readiness_key(self) -> str:
-        if self.kind == "invitation":
-            return "invited"
-        if self.deactivated:
-            return "deactivated"
-        return "ready" if self.ready else "not_ready"
-
 
 @dataclass
 class RosterPage:
@@ -84,102 +62,144 @@ class RosterPage:
     total: int
     page: int
     per_page: int
-    organization: OrganizationFacts
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _member_rows(org: Organization) -> tuple[OrganizationFacts, list[RosterRow]]:
-    # Imported here: tasks.facts imports this package's facts module at start-up.
-    from ..tasks import TASKS
-    from ..tasks.bulk import member_facts_bulk, organization_facts_bulk
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
-    org_facts = organization_facts_bulk([org])
-    active = member_facts_bulk(org_facts)[org.id]
-    deactivated = db.session.execute(
-        select(Membership.id, Membership.user_id, User.full_name, User.email, User.email_verified_at)
+
+def _members(organization_id: int, role: str | None, readiness: str | None, pattern: str | None) -> Select:
+    query = (
+        select(
+            literal("member").label("kind"),
+            Membership.id.label("id"),
+            User.full_name.label("name"),
+            User.email.label("email"),
+            func.lower(User.full_name).label("sort_name"),
+            MemberProgress.email_verified.label("email_verified"),
+            MemberProgress.sso_linked.label("sso_linked"),
+            MemberProgress.deactivated.label("deactivated"),
+            MemberProgress.ready.label("ready"),
+            literal(None, UTCDateTime()).label("expires_at"),
+            User.id.label("user_id"),
+            null().label("role_keys"),
+        )
         .join(User, User.id == Membership.user_id)
-        .where(Membership.organization_id == org.id, User.deactivated_at.is_not(None))
-    ).all()
+        .join(MemberProgress, MemberProgress.user_id == Membership.user_id)
+        .where(Membership.organization_id == organization_id)
+    )
+    if role:
+        query = query.where(
+            exists().where(MembershipRole.membership_id == Membership.id, MembershipRole.role == role)
+        )
+    if readiness == "ready":
+        query = query.where(MemberProgress.ready, MemberProgress.deactivated.is_(False))
+    elif readiness == "not_ready":
+        query = query.where(MemberProgress.ready.is_(False), MemberProgress.deactivated.is_(False))
+    elif readiness == "deactivated":
+        query = query.where(MemberProgress.deactivated)
+    elif readiness == "invited":
+        query = query.where(false())
+    if pattern:
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def _invitations(
+    organization_id: int, role: str | None, readiness: str | None, pattern: str | None
+) -> Select:
+    query = select(
+        literal("invitation").label("kind"),
+        Invitation.id.label("id"),
+        Invitation.full_name.label("name"),
+        Invitation.email.label("email"),
+        func.lower(Invitation.full_name).label("sort_name"),
+        false().label("email_verified"),
+        false().label("sso_linked"),
+        false().label("deactivated"),
+        false().label("ready"),
+        Invitation.expires_at.label("expires_at"),
+        null().label("user_id"),
+        Invitation.role_keys.label("role_keys"),
+    ).where(
+        Invitation.organization_id == organization_id,
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        true() if readiness in (None, "invited") else false(),
+    )
+    if role:
+        query = query.where((literal(" ") + Invitation.role_keys + literal(" ")).like(f"% {role} %"))
+    if pattern:
+        query = query.where(
+            or_(
+                func.lower(Invitation.full_name).like(pattern, escape="\\"),
+                func.lower(Invitation.email).like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
+def _details(rows: list) -> tuple[dict[int, list[str]], dict[int, dict[str, str]]]:
+    """The page's members' roles and task statuses, in two queries (even for none: the count
+    of statements never depends on the data)."""
+    memberships = [r.id for r in rows if r.kind == "member"]
+    users = [r.user_id for r in rows if r.kind == "member"]
     held: dict[int, list[str]] = {}
+    statuses: dict[int, dict[str, str]] = {}
     for membership_id, role in db.session.execute(
         select(MembershipRole.membership_id, MembershipRole.role).where(
-            MembershipRole.membership_id.in_([d.id for d in deactivated])
+            MembershipRole.membership_id.in_(memberships)
         )
     ):
         held.setdefault(membership_id, []).append(role)
-    linked: set[int] = set()
-    identity = getattr(models, "OidcIdentity", None)
-    if identity is not None:
-        linked = set(
-            db.session.scalars(
-                select(identity.user_id)
-                .join(Membership, Membership.user_id == identity.user_id)
-                .where(Membership.organization_id == org.id)
-            )
+    for user_id, key, status in db.session.execute(
+        select(MemberTaskStatus.user_id, MemberTaskStatus.task_key, MemberTaskStatus.status).where(
+            MemberTaskStatus.user_id.in_(users)
         )
-
-    rows = []
-    for member in active:
-        states = {s.task.key: s for s in task_statuses(member.facts, TASKS)}
-        agreements = next((states[k].status for k in AGREEMENTS_TASK_KEYS if k in states), None)
-        rows.append(
-            RosterRow(
-                kind="member",
-                id=member.membership.id,
-                name=member.user.full_name,
-                email=member.user.email,
-                roles=[k for k in ROLES if member.membership.has_role(k)],
-                email_verified=member.user.email_verified,
-                sso_linked=member.user.id in linked,
-                mfa=states["mfa"].status if "mfa" in states else None,
-                agreements=agreements,
-                ready=member.facts.email_verified and member.ready,
-                user_id=member.user.id,
-            )
-        )
-    for d in deactivated:
-        rows.append(
-            RosterRow(
-                kind="member",
-                id=d.id,
-                name=d.full_name,
-                email=d.email,
-                roles=[k for k in ROLES if k in held.get(d.id, [])],
-                email_verified=d.email_verified_at is not None,
-                sso_linked=d.user_id in linked,
-                deactivated=True,
-                user_id=d.user_id,
-            )
-        )
-    return org_facts[org.id], rows
+    ):
+        statuses.setdefault(user_id, {})[key] = status
+    return held, statuses
 
 
-def _invitation_rows(organization_id: int) -> list[RosterRow]:
-    invitations = db.session.scalars(
-        select(Invitation).where(
-            Invitation.organization_id == organization_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+def _row(result, held: dict[int, list[str]], statuses: dict[int, dict[str, str]]) -> RosterRow:
+    if result.kind == "invitation":
+        return RosterRow(
+            "invitation",
+            result.id,
+            result.name,
+            result.email,
+            result.role_keys.split(),
+            expires_at=result.expires_at,
         )
-    ).all()
-    return [
-        RosterRow(
-            kind="invitation",
-            id=i.id,
-            name=i.full_name,
-            email=i.email,
-            roles=i.roles,
-            expires_at=i.expires_at,
-        )
-        for i in invitations
-    ]
+    own = statuses.get(result.user_id, {})
+    deactivated = bool(result.deactivated)
+    return RosterRow(
+        "member",
+        result.id,
+        result.name,
+        result.email,
+        [k for k in ROLES if k in held.get(result.id, [])],
+        email_verified=bool(result.email_verified),
+        sso_linked=bool(result.sso_linked),
+        mfa=None if deactivated or "mfa" not in own else Status[own["mfa"]],
+        agreements=None if deactivated or "user_agreements" not in own else Status[own["user_agreements"]],
+        ready=bool(result.ready),
+        deactivated=deactivated,
+        user_id=result.user_id,
+    )
 
 
 def roster(
-    org: Organization,
+    organization_id: int,
     *,
     role: str | None = None,
     readiness: str | None = None,
@@ -188,16 +208,27 @@ def roster(
     per_page: int = 20,
 ) -> RosterPage:
     """One page of the team, members and open invitations together, ordered by name."""
-    org_facts, rows = _member_rows(org)
-    rows += _invitation_rows(org.id)
-    if role in ROLES:
-        rows = [r for r in rows if role in r.roles]
-    if readiness in READINESS_FILTERS:
-        rows = [r for r in rows if r.readiness_key == readiness]
+    projection.refresh_due()
+    role = role if role in ROLES else None
+    readiness = readiness if readiness in READINESS_FILTERS else None
     needle = (text or "").strip().lower()[:100]
-    if needle:
-        rows = [r for r in rows if needle in r.name.lower() or needle in r.email.lower()]
-    rows.sort(key=lambda r: (r.name.lower(), r.kind, r.id))
-    last_page = max(1, math.ceil(len(rows) / per_page))
-    page = min(max(1, page), last_page)
-    return RosterPage(rows[(page - 1) * per_page : page * per_page], len(rows), page, per_page, org_facts)
+    pattern = f"%{_escape_like(needle)}%" if needle else None
+    both = union_all(
+        _members(organization_id, role, readiness, pattern),
+        _invitations(organization_id, role, readiness, pattern),
+    ).subquery("team")
+    total = db.session.scalar(select(func.count()).select_from(both)) or 0
+    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    results = db.session.execute(
+        select(both)
+        .order_by(both.c.sort_name, both.c.kind, both.c.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    held, statuses = _details(results)
+    return RosterPage([_row(r, held, statuses) for r in results], total, page, per_page)
+
+
+def member_sso_linked(user_id: int) -> bool:
+    """Whether the member has linked a OneHealthPort identity (from the projection)."""
+    return bool(db.session.scalar(select(MemberProgress.sso_linked).where(MemberProgress.user_id == user_id)))

@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
-from ..models import Membership
+from ..extensions import db
+from ..models import Membership, OrganizationProgress
 from ..models.organizations import ROLES
 from ..security import bounded_int_arg
 from ..views import add_error, render_form
 from . import bp, services
 from .forms import ROLE_DESCRIPTIONS, RolesForm, TeamFilterForm
-from .roster import roster, sso_available, sso_linked
+from .roster import member_sso_linked, roster
 
 
 def member_or_404(member_id: int) -> Membership:
@@ -24,10 +25,8 @@ def member_or_404(member_id: int) -> Membership:
     return member
 
 
-def mfa_member_url(member: Membership) -> str | None:
+def mfa_member_url(member: Membership) -> str:
     """The two-step verification page for this member, where an administrator resets it."""
-    if "mfa.member" not in current_app.view_functions:
-        return None
     return url_for("mfa.member", user_id=member.user_id)
 
 
@@ -40,7 +39,7 @@ def _page_number() -> int:
 def index():
     filters = TeamFilterForm(request.args)
     result = roster(
-        g.membership.organization,
+        g.membership.organization_id,
         role=filters.role.data or None,
         readiness=filters.readiness.data or None,
         text=filters.q.data,
@@ -53,9 +52,8 @@ def index():
         roster=result,
         filters=filters,
         active_filters=active_filters,
-        counts=result.organization,
+        counts=db.session.get(OrganizationProgress, g.membership.organization_id),
         roles=ROLES,
-        sso_available=sso_available(),
         organization=g.membership.organization,
     )
 
@@ -76,7 +74,7 @@ def _member_page(member: Membership, form: ConfirmForm, status: int = 200):
         roles=ROLES,
         mfa_url=mfa_member_url(member),
         own_account=member.user_id == current_user.id,
-        sso_linked=sso_linked(member.user_id),
+        sso_linked=member_sso_linked(member.user_id),
     ), status
 
 

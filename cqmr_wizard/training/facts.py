@@ -1,18 +1,15 @@
 """Training facts for the task list: how many items there are, and how many a member they are
-meant for has reviewed. Two queries, for one organization or for thousands."""
+meant for has reviewed. Two queries for a set of organizations (the single case is a set of one)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 
 from sqlalchemy import and_, exists, func, or_, select
 
 from ..extensions import db
 from ..models import Membership, MembershipRole, TrainingResource, TrainingReview, User
 from ..models.training import AUDIENCE_ROLES
-
-# Above this many organizations the count is taken over all of them (no long IN list).
-IN_LIST_LIMIT = 500
 
 
 def meant_for(membership_id_column, audience_column):
@@ -31,33 +28,30 @@ def meant_for(membership_id_column, audience_column):
     )
 
 
-def training_counts_bulk(organization_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """`training_items` and `training_reviewed` for each organization."""
+def training_counts(organization_ids: Collection[int]) -> dict[int, dict[str, int]]:
+    """`training_items` and `training_reviewed` for each organization, in two queries."""
     items = db.session.scalar(
         select(func.count(TrainingResource.id)).where(TrainingResource.withdrawn_at.is_(None))
     )
-    query = (
-        select(Membership.organization_id, func.count(func.distinct(TrainingReview.resource_id)))
-        .select_from(TrainingReview)
-        .join(Membership, Membership.user_id == TrainingReview.user_id)
-        .join(User, User.id == Membership.user_id)
-        .join(TrainingResource, TrainingResource.id == TrainingReview.resource_id)
-        .where(
-            TrainingResource.withdrawn_at.is_(None),
-            User.deactivated_at.is_(None),
-            meant_for(Membership.id, TrainingResource.audience),
+    reviewed = {}
+    if organization_ids:
+        reviewed = dict(
+            db.session.execute(
+                select(Membership.organization_id, func.count(func.distinct(TrainingReview.resource_id)))
+                .select_from(TrainingReview)
+                .join(Membership, Membership.user_id == TrainingReview.user_id)
+                .join(User, User.id == Membership.user_id)
+                .join(TrainingResource, TrainingResource.id == TrainingReview.resource_id)
+                .where(
+                    Membership.organization_id.in_(organization_ids),
+                    TrainingResource.withdrawn_at.is_(None),
+                    User.deactivated_at.is_(None),
+                    meant_for(Membership.id, TrainingResource.audience),
+                )
+                .group_by(Membership.organization_id)
+            ).all()
         )
-        .group_by(Membership.organization_id)
-    )
-    if len(organization_ids) <= IN_LIST_LIMIT:
-        query = query.where(Membership.organization_id.in_(organization_ids))
-    reviewed = dict(db.session.execute(query).tuples().all())
     return {
         org_id: {"training_items": items or 0, "training_reviewed": reviewed.get(org_id, 0)}
         for org_id in organization_ids
     }
-
-
-def training_counts(organization_id: int) -> dict[str, int]:
-    """The training facts of one organization."""
-    return training_counts_bulk([organization_id])[organization_id]
