@@ -79,6 +79,7 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .agreements import bp as agreements_bp
     from .auth import bp as auth_bp
     from .gate import bp as gate_bp
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(operators_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(account_bp)
     configure_sso(app)
     app.extensions["cqmr_second_factor_url"] = second_factor_url
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import event, update
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, MembershipRole, Organization, User
+from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organization, User
 from cqmr_wizard.models.base import utcnow
 
 from .agreement_helpers import sign_user_agreements
@@ -63,6 +63,13 @@ def add_member(app, org_id: int, user_id: int, roles: tuple[str, ...] = ()) -> N
         db.session.commit()
 
 
+def link_onehealthport(app, user_id: int, issuer: str = "https://ohp.test") -> None:
+    """Connect the person's own OneHealthPort account (subject "sub-<id>")."""
+    with app.app_context():
+        db.session.add(OidcIdentity(user_id=user_id, issuer=issuer, subject=f"sub-{user_id}"))
+        db.session.commit()
+
+
 def make_org(
     app, name: str | None, *, members: int = 0, ready: int = 0, inactive_days: int | None = None, **columns
 ) -> int:
@@ -103,6 +110,7 @@ def make_org(
     for user_id in user_ids[:ready]:
         enroll_mfa(app, user_id)
         sign_user_agreements(app, user_id)
+        link_onehealthport(app, user_id)
     return org_id
 
 

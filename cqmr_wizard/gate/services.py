@@ -66,11 +66,12 @@ def destination(user: User) -> str:
     config = current_app.config
     initiate = config.get("CQMR_INITIATE_LOGIN_URI")
     if initiate:
-        identity = identity_for(user.id, config["OIDC_ISSUER"]) if config.get("OIDC_ISSUER") else None
-        params = {
-            "iss": config.get("OIDC_ISSUER") or "",
-            "login_hint": identity.subject if identity else user.email,
-        }
+        # The CQMR knows the person by their own OneHealthPort subject, never by their email:
+        # an email would name whoever holds that address at OneHealthPort.
+        identity = identity_for(user.id, config["OIDC_ISSUER"])
+        params = {"iss": config["OIDC_ISSUER"]}
+        if identity is not None:
+            params["login_hint"] = identity.subject
         if config.get("CQMR_TARGET_LINK_URI"):
             params["target_link_uri"] = config["CQMR_TARGET_LINK_URI"]
         parts = urlsplit(initiate)

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..models import Invitation, Membership, MembershipRole, MfaState, Organization, TotpCredential, User
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
+from ..sso.facts import ohp_linked_bulk
 from ..training.facts import IN_LIST_LIMIT, training_counts_bulk
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, task_statuses
@@ -140,7 +141,7 @@ def _second_factor_bulk(organization_ids: Sequence[int]) -> dict[int, dict[str, 
 def member_facts_bulk(
     org_facts: dict[int, OrganizationFacts],
 ) -> dict[int, list[MemberFacts]]:
-    """The active members of these organizations with their facts, in six queries."""
+    """The active members of these organizations with their facts, in seven queries."""
     ids = list(org_facts)
     memberships = db.session.scalars(
         select(Membership)
@@ -151,6 +152,7 @@ def member_facts_bulk(
     ).all()
     second_factor = _second_factor_bulk(ids)
     own_agreements = user_agreement_facts_bulk(ids, current_version_ids())
+    linked = ohp_linked_bulk(ids, _in)
     members: dict[int, list[MemberFacts]] = {org_id: [] for org_id in ids}
     for membership in memberships:
         if membership.organization_id not in members:
@@ -162,6 +164,7 @@ def member_facts_bulk(
             **second_factor[membership.user_id],
             is_signer=membership.has_role("signer"),
             user_agreements=own_agreements[membership.user_id],
+            ohp_linked=membership.user_id in linked,
         )
         members[membership.organization_id].append(MemberFacts(membership, facts))
     return members

@@ -68,6 +68,8 @@ class Facts:
     # Holds the Authorized signer role; the user agreements this person signed.
     is_signer: bool = False
     user_agreements: tuple[AgreementFact, ...] = ()
+    # The person's own OneHealthPort account is linked (the CQMR knows them by its subject).
+    ohp_linked: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from ..agreements.facts import current_version_ids, organization_agreement_facts, user_agreement_facts
 from ..mfa.facts import second_factor_facts
 from ..models import Membership, Organization, User
+from ..sso.facts import ohp_linked
 from ..team.facts import team_counts
 from ..training.facts import training_counts
 from .engine import Facts, OrganizationFacts
@@ -38,14 +39,16 @@ def load_facts(user: User, membership: Membership | None) -> Facts:
     mfa = second_factor_facts(user.id)
     current = current_version_ids()
     own = user_agreement_facts(user.id, current)
+    linked = ohp_linked(user.id)
     if membership is None:
-        return Facts(email_verified=user.email_verified, **mfa, user_agreements=own)
+        return Facts(email_verified=user.email_verified, **mfa, user_agreements=own, ohp_linked=linked)
     return Facts(
         email_verified=user.email_verified,
         is_admin=membership.has_role("admin"),
         **mfa,
         is_signer=membership.has_role("signer"),
         user_agreements=own,
+        ohp_linked=linked,
         organization=replace(
             organization_facts(membership.organization),
             **team_counts(membership.organization_id),
