@@ -12,7 +12,7 @@ from .. import audit
 from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
-from ..tasks import TASKS, load_facts, task_statuses
+from ..tasks import TASKS, Facts, load_facts, task_statuses
 from ..tasks.engine import missing_required
 
 
@@ -36,9 +36,8 @@ class GateNotConfigured(Exception):
     """No CQMR address is configured."""
 
 
-def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
-    """The required tasks not yet complete, for the organization and for this person."""
-    facts = load_facts(user, membership)
+def blocking(facts: Facts, membership: Membership) -> list[MissingTask]:
+    """What keeps this member out of the CQMR, from their facts alone (provisioning asks too)."""
     missing = []
     if facts.organization is not None and facts.organization.suspended:
         reason = membership.organization.suspension_reason or "no reason recorded"
@@ -58,7 +57,22 @@ def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
         else:
             who = state.task.done_by[0].upper() + state.task.done_by[1:]
         missing.append(MissingTask(state.task.key, state.task.title, state.status.value, who))
+    if not membership.roles:
+        # The CQMR grants access by role: someone whose last role was taken away has none.
+        missing.append(
+            MissingTask(
+                "role",
+                "Be given a role in your organization",
+                "Not started",
+                "Your organization's administrator",
+            )
+        )
     return missing
+
+
+def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
+    """The required tasks not yet complete, for the organization and for this person."""
+    return blocking(load_facts(user, membership), membership)
 
 
 def destination(user: User) -> str:

@@ -14,6 +14,7 @@ from .base import utcnow
 from .mfa import MfaState, RecoveryCode, TotpCredential
 from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
+from .provisioning import ProvisioningState
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
@@ -34,6 +35,7 @@ __all__ = [
     "MembershipRole",
     "OidcIdentity",
     "Organization",
+    "ProvisioningState",
     "RecoveryCode",
     "ReminderLog",
     "Signature",
