@@ -8,8 +8,8 @@ from typing import Any
 
 from scim2_models import SearchRequest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from .. import audit
 from ..extensions import db
 from ..models import Membership, Organization, ProvisioningState, User
 from ..models.base import utcnow
@@ -30,15 +30,15 @@ class Plan:
     group_name: str
 
 
-def _plan(user_id: int) -> Plan | None:
-    state = db.session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
+def _plan(session: Session, user_id: int) -> Plan | None:
+    state = session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
     if state is None:
         return None
-    user = db.session.get(User, user_id)
-    org = db.session.get(Organization, state.organization_id)
+    user = session.get(User, user_id)
+    org = session.get(Organization, state.organization_id)
     roles = ()
     if state.desired_active:
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
+        membership = session.scalar(select(Membership).where(Membership.user_id == user_id))
         roles = tuple(sorted(membership.roles)) if membership else ()
     body = scim_user(user, state.user_name, active=state.desired_active, roles=roles)
     return Plan(
@@ -71,16 +71,16 @@ def push_user(client: RequestsSCIMClient, plan: Plan) -> str | None:
     return put(client, "User", plan.user, existing)
 
 
-def push_group(client: RequestsSCIMClient, organization_id: int, name: str) -> None:
+def push_group(session: Session, client: RequestsSCIMClient, organization_id: int, name: str) -> None:
     """Make the organization's Group list exactly its active provisioned members."""
-    members = db.session.scalars(
+    members = session.scalars(
         select(ProvisioningState.cqmr_id).where(
             ProvisioningState.organization_id == organization_id,
             ProvisioningState.desired_active,
             ProvisioningState.cqmr_id.is_not(None),
         )
     ).all()
-    db.session.rollback()  # no transaction stays open while the CQMR answers
+    session.rollback()  # no transaction stays open while the CQMR answers
     external_id = organization_group_id(organization_id)
     existing = find(client, "Group", external_id)
     if existing is None and not members:
@@ -94,49 +94,40 @@ def push_group(client: RequestsSCIMClient, organization_id: int, name: str) -> N
     put(client, "Group", body, existing)
 
 
-def _record(user_id: int, **values: Any) -> ProvisioningState | None:
-    state = db.session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
-    if state is None:
-        return None
-    for name, value in values.items():
-        setattr(state, name, value)
+def _record(session: Session, user_id: int, **values: Any) -> ProvisioningState | None:
+    state = session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
+    if state is not None:
+        for name, value in values.items():
+            setattr(state, name, value)
     return state
 
 
 def deliver(payload: dict[str, Any]) -> None:
-    """Outbox handler: send one person's wanted state to the CQMR; raise on failure (retried)."""
+    """Outbox handler: send one person's wanted state to the CQMR; raise on failure (retried).
+    It works in a session of its own, and holds no transaction while the CQMR answers."""
     user_id = int(payload["user_id"])
-    plan = _plan(user_id)
-    db.session.rollback()
-    if plan is None:
-        return
-    try:
-        client = cqmr_client()
-        cqmr_id = push_user(client, plan)
-        state = _record(user_id, attempted_at=utcnow())
-        if state is not None and cqmr_id is not None:
-            state.cqmr_id = cqmr_id
-        db.session.commit()
-        push_group(client, plan.organization_id, plan.group_name)
-    except Exception as error:
-        db.session.rollback()
-        _record(user_id, state=FAILED, last_error=describe(error), attempted_at=utcnow())
-        db.session.commit()
-        raise
-    state = _record(user_id)
-    # A change queued meanwhile keeps it pending: its own message brings it up to date.
-    if state is not None and state.desired_digest == plan.digest:
-        state.state = PROVISIONED
-        state.last_error = None
-        state.provisioned_at = utcnow()
-    audit.record(
-        "provisioning.delivered",
-        organization_id=plan.organization_id,
-        subject_user_id=user_id,
-        details={
-            "active": plan.active,
-            "cqmr_id": cqmr_id,
-            "roles": [r["value"] for r in plan.user["roles"]],
-        },
-    )
-    db.session.commit()
+    with Session(db.engine, expire_on_commit=False) as session:
+        plan = _plan(session, user_id)
+        session.rollback()
+        if plan is None:
+            return
+        try:
+            client = cqmr_client()
+            cqmr_id = push_user(client, plan)
+            state = _record(session, user_id, attempted_at=utcnow())
+            if state is not None and cqmr_id is not None:
+                state.cqmr_id = cqmr_id
+            session.commit()
+            push_group(session, client, plan.organization_id, plan.group_name)
+        except Exception as error:
+            session.rollback()
+            _record(session, user_id, state=FAILED, last_error=describe(error), attempted_at=utcnow())
+            session.commit()
+            raise
+        state = _record(session, user_id)
+        # A change queued meanwhile keeps it pending: its own message brings it up to date.
+        if state is not None and state.desired_digest == plan.digest:
+            state.state = PROVISIONED
+            state.last_error = None
+            state.provisioned_at = utcnow()
+        session.commit()

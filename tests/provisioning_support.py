@@ -1,0 +1,83 @@
+"""Building members who are ready for the CQMR, and reading what the local CQMR holds."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from cqmr_wizard.extensions import db
+from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organization, ProvisioningState
+from cqmr_wizard.models.base import utcnow
+
+from .agreement_helpers import sign_user_agreements
+from .helpers import enroll_mfa, make_organization, make_user
+from .test_gate import DETAILS, sign_organization_agreements
+
+ISSUER = "https://ohp.test"
+
+
+def link(app, user_id: int, subject: str | None = None, issuer: str = ISSUER) -> str:
+    """Connect the person's own OneHealthPort account; returns its subject."""
+    subject = subject or f"ohp-{user_id}-{secrets.token_hex(3)}"
+    with app.app_context():
+        db.session.add(OidcIdentity(user_id=user_id, issuer=issuer, subject=subject))
+        db.session.commit()
+    return subject
+
+
+def ready_organization(app, name: str = "Willamette Valley Clinic", issuer: str = ISSUER, subjects=None) -> dict:
+    """An organization whose administrator-signer and one submitter have done every task.
+    Returns ids and OneHealthPort subjects: admin, member, org, admin_sub, member_sub."""
+    subjects = subjects or {}
+    tag = secrets.token_hex(3)
+    admin = make_user(app, f"admin-{tag}@example.org", full_name="Ada Admin", mfa=False)
+    enroll_mfa(app, admin)
+    org = make_organization(
+        app, admin, ("admin", "signer"), **{**DETAILS, "legal_name": name, "details_confirmed_at": utcnow()}
+    )
+    with app.app_context():
+        db.session.get(Organization, org).ohp_org_id = f"OHP-{tag}"
+        db.session.commit()
+    member = make_user(app, f"member-{tag}@example.org", full_name="Max Member", mfa=False)
+    enroll_mfa(app, member)
+    with app.app_context():
+        membership = Membership(organization_id=org, user_id=member)
+        membership.role_rows.append(MembershipRole(role="submitter"))
+        db.session.add(membership)
+        db.session.commit()
+    admin_sub = link(app, admin, subjects.get("admin"), issuer)
+    member_sub = link(app, member, subjects.get("member"), issuer)
+    sign_organization_agreements(app, admin, org)
+    sign_user_agreements(app, admin)
+    sign_user_agreements(app, member)
+    return {"admin": admin, "member": member, "org": org, "admin_sub": admin_sub, "member_sub": member_sub}
+
+
+def state_of(app, user_id: int) -> ProvisioningState | None:
+    with app.app_context():
+        state = db.session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
+        if state is not None:
+            db.session.expunge(state)
+        return state
+
+
+def cqmr_user(cqmr, user_id: int) -> dict | None:
+    """The CQMR's User whose externalId is this wizard user id, or None."""
+    response = cqmr.scim("GET", f'Users?filter=externalId eq "{user_id}"')
+    assert response.status_code == 200, response.text
+    found = response.json().get("Resources", [])
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def cqmr_group_members(cqmr, org_id: int) -> set[str] | None:
+    """The SCIM ids in the organization's Group, or None when there is no such Group."""
+    response = cqmr.scim("GET", f'Groups?filter=externalId eq "organization-{org_id}"')
+    assert response.status_code == 200, response.text
+    found = response.json().get("Resources", [])
+    return {m["value"] for m in found[0].get("members", [])} if found else None
+
+
+def roles_of(resource: dict) -> set[str]:
+    return {r["value"] for r in resource.get("roles", [])}
