@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from cqmr_wizard.audit import GENESIS_HASH, event_hash
+from cqmr_wizard.audit import GENESIS_HASH, event_link
+from cqmr_wizard.audit.keys import newest_key
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Membership, MembershipRole, Organization, User
 from cqmr_wizard.models.base import utcnow
@@ -70,13 +71,22 @@ def add_organizations(app, start: int, stop: int, state: dict) -> None:
                 organization_id=n + 1,
                 details="{}",
                 prev_hash=state["last_hash"],
+                key_id=newest_key()[0],
             )
-            event.hash = event_hash(event)
+            event.hash = event_link(event, newest_key()[1])
             state["last_hash"] = event.hash
             events.append(
                 {
                     c: getattr(event, c)
-                    for c in ("occurred_at", "event_type", "organization_id", "details", "prev_hash", "hash")
+                    for c in (
+                        "occurred_at",
+                        "event_type",
+                        "organization_id",
+                        "details",
+                        "prev_hash",
+                        "hash",
+                        "key_id",
+                    )
                 }
             )
         for model, rows in (

@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models
     from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
+    from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
     from .provisioning import tracking  # noqa: F401  (readiness changes queue SCIM calls at commit)
 
     db.init_app(app)
@@ -134,6 +135,7 @@ def register_commands(app: Flask) -> None:
     from .audit.cli import audit_cli
     from .mfa.cli import mfa_cli
     from .operators.cli import operators_cli
+    from .outbox.cli import outbox_cli
     from .provisioning.cli import provisioning_cli
     from .reminders import reminders_cli
     from .server_sessions import purge_sessions_command
@@ -143,6 +145,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mfa_cli)
     app.cli.add_command(operators_cli)
     app.cli.add_command(provisioning_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(purge_sessions_command)
 

@@ -40,6 +40,27 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "CQMR Onboarding <no-reply@cqmr.example.org>",
     "MAIL_OUTBOX": None,
+    "MAIL_TIMEOUT": 10,  # seconds for each SMTP conversation
+    # The outbox (cqmr_wizard/outbox): after commit, the request's own process delivers its
+    # messages on a background thread ("background"), in the committing thread ("inline", for
+    # tests), or leaves them to `flask outbox deliver` ("worker"). Failures retry with
+    # exponential backoff from OUTBOX_RETRY_BASE up to OUTBOX_RETRY_MAX; after
+    # OUTBOX_MAX_ATTEMPTS a message is marked failed for operators to see and retry.
+    "OUTBOX_DELIVERY": "background",
+    "OUTBOX_RETRY_BASE": timedelta(seconds=30),
+    "OUTBOX_RETRY_MAX": timedelta(hours=1),
+    "OUTBOX_MAX_ATTEMPTS": 10,
+    "OUTBOX_LEASE": timedelta(minutes=5),  # longer than any one delivery may take
+    "OUTBOX_POLL_INTERVAL": 5,  # seconds between polls of `flask outbox deliver --loop`
+    # Where links in mail point when built outside a request with neither SERVER_NAME_FOR_LINKS
+    # nor SERVER_NAME set (development only: production requires SERVER_NAME_FOR_LINKS).
+    "LINK_BASE_OUTSIDE_REQUESTS": "http://127.0.0.1:5000",
+    # The audit chain: comma-separated HMAC keys, newest first (generated in development;
+    # required in production), and the append-only file that receives checkpoints.
+    "AUDIT_HMAC_KEYS": None,
+    "AUDIT_CHECKPOINT_FILE": None,
+    # Rows up to this id were written before keyed links (plain SHA-256); 0 on a new database.
+    "AUDIT_UNKEYED_THROUGH": 0,
     "EMAIL_TOKEN_TTL": timedelta(hours=24),
     "PASSWORD_RESET_TTL": timedelta(hours=1),
     "INVITATION_TTL": timedelta(days=7),
@@ -105,6 +126,14 @@ ENV_SETTINGS: dict[str, Any] = {
     "MAIL_PASSWORD": str,
     "MAIL_SENDER": str,
     "MAIL_OUTBOX": str,
+    "MAIL_TIMEOUT": int,
+    "OUTBOX_DELIVERY": str,
+    "OUTBOX_MAX_ATTEMPTS": int,
+    "OUTBOX_POLL_INTERVAL": int,
+    "LINK_BASE_OUTSIDE_REQUESTS": str,
+    "AUDIT_HMAC_KEYS": str,
+    "AUDIT_CHECKPOINT_FILE": str,
+    "AUDIT_UNKEYED_THROUGH": int,
     "SESSION_COOKIE_SECURE": lambda v: v.lower() in {"1", "true", "yes"},
     "HSTS": lambda v: v.lower() in {"1", "true", "yes"},
     "PROXY_COUNT": int,
@@ -128,7 +157,14 @@ ENVIRONMENTS = ("development", "test", "production")
 
 # Settings that production must be given explicitly. Links in mail need a configured base:
 # built from the request's Host header, a reset link could be made to point anywhere.
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL", "SERVER_NAME_FOR_LINKS")
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "MFA_ENCRYPTION_KEYS",
+    "AUDIT_HMAC_KEYS",
+    "DATABASE_URL",
+    "SERVER_NAME_FOR_LINKS",
+)
+OUTBOX_DELIVERY_MODES = ("background", "inline", "worker")
 
 # Outside production the app is served over plain http on loopback, unless a layer says otherwise.
 LOCAL_DEFAULTS: dict[str, Any] = {
@@ -166,9 +202,17 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         _fill_development_secrets(app)
     _check_single_sign_on(app, production=environment == "production")
 
+    if app.config["OUTBOX_DELIVERY"] not in OUTBOX_DELIVERY_MODES:
+        raise ConfigurationError(
+            f"OUTBOX_DELIVERY={app.config['OUTBOX_DELIVERY']!r} is not known: "
+            f"use one of {', '.join(OUTBOX_DELIVERY_MODES)}."
+        )
+
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     if app.config["MAIL_OUTBOX"] is None:
         app.config["MAIL_OUTBOX"] = str(Path(app.instance_path) / "outbox")
+    if app.config["AUDIT_CHECKPOINT_FILE"] is None:
+        app.config["AUDIT_CHECKPOINT_FILE"] = str(Path(app.instance_path) / "audit-checkpoints.jsonl")
 
 
 def _explicit_settings(app: Flask, test_config: dict[str, Any] | None) -> dict[str, Any]:
@@ -253,6 +297,11 @@ def _fill_development_secrets(app: Flask) -> None:
             stored["MFA_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
             changed = True
         app.config["MFA_ENCRYPTION_KEYS"] = stored["MFA_ENCRYPTION_KEYS"]
+    if not app.config.get("AUDIT_HMAC_KEYS"):
+        if "AUDIT_HMAC_KEYS" not in stored:
+            stored["AUDIT_HMAC_KEYS"] = secrets.token_hex(32)
+            changed = True
+        app.config["AUDIT_HMAC_KEYS"] = stored["AUDIT_HMAC_KEYS"]
     if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stored))

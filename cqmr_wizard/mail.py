@@ -1,30 +1,60 @@
-"""One small mail service: SMTP when MAIL_SERVER is set, otherwise .eml files in the outbox."""
+"""Mail: `send_mail` renders a message into the outbox; `deliver_mail` sends one after commit,
+by SMTP when MAIL_SERVER is set, otherwise as an .eml file in MAIL_OUTBOX."""
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import smtplib
 import uuid
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 
+from .extensions import db
 from .models.base import utcnow
+from .outbox.queue import enqueue
 
 log = logging.getLogger(__name__)
+
+# Line breaks of every kind and other control characters: none may reach a header.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def external_url(endpoint: str, **values: object) -> str:
     """An absolute link for a mail, on SERVER_NAME_FOR_LINKS when set (never on a Host header
-    an attacker could choose)."""
-    base = current_app.config.get("SERVER_NAME_FOR_LINKS")
+    an attacker could choose). Works outside a request (commands, workers) too."""
+    config = current_app.config
+    base = config.get("SERVER_NAME_FOR_LINKS")
     if not base:
-        return url_for(endpoint, _external=True, **values)
+        if has_request_context():
+            return url_for(endpoint, _external=True, **values)
+        # Outside a request (and outside production, which requires SERVER_NAME_FOR_LINKS):
+        # Flask's SERVER_NAME, else the address `make run` serves.
+        base = config.get("SERVER_NAME") or config["LINK_BASE_OUTSIDE_REQUESTS"]
     if "://" not in base:
-        base = f"{current_app.config['PREFERRED_URL_SCHEME']}://{base}"
-    return base.rstrip("/") + url_for(endpoint, **values)
+        base = f"{config['PREFERRED_URL_SCHEME']}://{base}"
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def one_line(text: str) -> str:
+    """Fold line breaks and control characters into single spaces, for a mail header."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _has_uncommitted_changes() -> bool:
+    session = db.session()
+    return bool(session.new or session.dirty or session.deleted or session.info.get("wrote"))
 
 
 def send_mail(
@@ -35,13 +65,18 @@ def send_mail(
     attachments: list[tuple[str, bytes, str]] | None = None,
     **context: object,
 ) -> EmailMessage:
-    """Render `templates/mail/<template>.txt` and deliver it to one recipient, with optional
-    `attachments` as (filename, bytes, mimetype)."""
+    """Render `templates/mail/<template>.txt` for one recipient, with optional `attachments` as
+    (filename, bytes, mimetype), and put it in the outbox of the current transaction.
+
+    Called after the caller committed its change (nothing uncommitted in the session), the
+    message is committed on its own at once: it belongs to a change already made."""
+    if _CONTROL.search(to):
+        raise ValueError("a mail recipient cannot contain control characters")
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="cqmr.invalid")
     message.set_content(render_template(f"mail/{template}.txt", **context))
@@ -49,18 +84,33 @@ def send_mail(
         maintype, _, subtype = mimetype.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
+    after_commit = not _has_uncommitted_changes()
+    enqueue(
+        "mail",
+        {"template": template, "message": base64.b64encode(bytes(message)).decode("ascii")},
+        summary=f"{template} to {to}: {message['Subject']}",
+    )
+    if after_commit:
+        db.session.commit()
+    return message
+
+
+def deliver_mail(payload: dict[str, Any]) -> None:
+    """Send one rendered mail; raise if the mail server refuses it or does not answer."""
+    config = current_app.config
+    raw = base64.b64decode(payload["message"])
     if config.get("MAIL_SERVER"):
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        message = message_from_bytes(raw, policy=policy.SMTP)
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
             if config.get("MAIL_USE_TLS"):
                 smtp.starttls()
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)
-        log.info("mail sent by SMTP: template=%s", template)
-    else:
-        outbox = Path(config["MAIL_OUTBOX"])
-        outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(bytes(message))
-        log.info("mail written to outbox: template=%s file=%s", template, path.name)
-    return message
+        log.info("mail sent by SMTP: template=%s", payload.get("template"))
+        return
+    outbox = Path(config["MAIL_OUTBOX"])
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+    path.write_bytes(raw)
+    log.info("mail written to outbox: template=%s file=%s", payload.get("template"), path.name)

@@ -26,7 +26,9 @@ def link(app, user_id: int, subject: str | None = None, issuer: str = ISSUER) ->
     return subject
 
 
-def ready_organization(app, name: str = "Willamette Valley Clinic", issuer: str = ISSUER, subjects=None) -> dict:
+def ready_organization(
+    app, name: str = "Willamette Valley Clinic", issuer: str = ISSUER, subjects=None
+) -> dict:
     """An organization whose administrator-signer and one submitter have done every task.
     Returns ids and OneHealthPort subjects: admin, member, org, admin_sub, member_sub."""
     subjects = subjects or {}

@@ -7,7 +7,8 @@ import time
 from sqlalchemy import select, text
 
 from cqmr_wizard import audit
-from cqmr_wizard.audit import GENESIS_HASH, event_hash, verify_chain
+from cqmr_wizard.audit import GENESIS_HASH, event_link, verify_chain
+from cqmr_wizard.audit.keys import keys_by_id
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 
@@ -38,12 +39,14 @@ def test_each_event_links_to_the_one_before(app):
     record_some(app)
     events = all_events(app)
     assert [e.prev_hash for e in events] == [GENESIS_HASH, events[0].hash, events[1].hash]
+    with app.app_context():
+        keys = keys_by_id()
     for event in events:
-        assert event.hash == event_hash(event)
+        assert event.hash == event_link(event, keys[event.key_id])
         assert event.occurred_at.tzinfo is not None and event.occurred_at.utcoffset().total_seconds() == 0
     assert json.loads(events[2].details) == {"n": 2, "note": "ünïcode ✓"}
     with app.app_context():
-        assert verify_chain() == audit.ChainResult(True, 3)
+        assert (verify_chain().ok, verify_chain().checked) == (True, 3)
 
 
 def test_an_event_is_part_of_its_callers_transaction(app):
@@ -88,30 +91,91 @@ def test_a_removed_row_is_found(app):
     assert "does not link to the row before it" in result.reason
 
 
-def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(app):
+def relink_from(app, first_id: int, link) -> None:
+    """Re-compute every link from `first_id` on with `link(row)`, as a forger without the key would."""
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        for row in rows:
+            db.session.expunge(row)
+    previous = [r.hash for r in rows if r.id < first_id][-1] if first_id > rows[0].id else GENESIS_HASH
+    for row in (r for r in rows if r.id >= first_id):
+        row.prev_hash = previous
+        row.hash = link(row)
+        tamper(
+            app,
+            "UPDATE audit_event SET details = :details, prev_hash = :prev, hash = :hash, key_id = :key_id "
+            "WHERE id = :id",
+            details=row.details,
+            prev=row.prev_hash,
+            hash=row.hash,
+            key_id=row.key_id,
+            id=row.id,
+        )
+        previous = row.hash
+
+
+def test_a_row_edited_and_the_chain_recomputed_without_the_key_is_found(app):
     record_some(app)
     first, second, third = all_events(app)
-    with app.app_context():
-        row = db.session.get(AuditEvent, second.id)
-        db.session.expunge(row)
-        row.details = '{"n":99}'
-        forged = event_hash(row)
-    tamper(
-        app,
-        "UPDATE audit_event SET details = :details, hash = :hash WHERE id = :id",
-        details=row.details,
-        hash=forged,
-        id=second.id,
-    )
+
+    def forge_unkeyed(row):
+        if row.id == second.id:
+            row.details = '{"n":99}'
+        row.key_id = "unkeyed"
+        return event_link(row, None)
+
+    relink_from(app, second.id, forge_unkeyed)
     with app.app_context():
         result = verify_chain()
-    assert not result.ok and result.first_broken_id == third.id
+    assert not result.ok and result.first_broken_id == second.id
+    assert "carries no key" in result.reason
+
+    def forge_guessed_key(row):
+        row.key_id = first.key_id
+        return event_link(row, b"a guess at the key, 32 bytes long")
+
+    relink_from(app, first.id, forge_guessed_key)
+    with app.app_context():
+        result = verify_chain()
+    assert not result.ok and result.first_broken_id == first.id
+    assert "does not match its hash" in result.reason
+
+
+def test_rows_written_before_keys_verify_only_up_to_the_configured_id(app_factory):
+    app = app_factory()
+    record_some(app)
+    first, second, third = all_events(app)
+    relink_from(app, first.id, lambda row: (setattr(row, "key_id", "unkeyed"), event_link(row, None))[1])
+    with app.app_context():
+        assert verify_chain().first_broken_id == first.id
+    legacy = app_factory(AUDIT_UNKEYED_THROUGH=third.id)
+    with legacy.app_context():
+        assert verify_chain().ok
+
+
+def test_a_rotated_key_still_verifies_older_rows(app_factory):
+    old_key, new_key = "o" * 64, "n" * 64
+    before = app_factory(AUDIT_HMAC_KEYS=old_key)
+    record_some(before, 2)
+    after = app_factory(AUDIT_HMAC_KEYS=f"{new_key},{old_key}")
+    record_some(after, 2)
+    events = all_events(after)
+    assert events[0].key_id == events[1].key_id != events[2].key_id == events[3].key_id
+    with after.app_context():
+        result = verify_chain()
+        assert (result.ok, result.checked) == (True, 4)
+    dropped = app_factory(AUDIT_HMAC_KEYS=new_key)
+    with dropped.app_context():
+        result = verify_chain()
+    assert not result.ok and result.first_broken_id == events[0].id
+    assert "not in AUDIT_HMAC_KEYS" in result.reason
 
 
 def test_verifying_in_batches(app):
     record_some(app, 7)
     with app.app_context():
-        assert verify_chain(batch=2) == audit.ChainResult(True, 7)
+        result = verify_chain(batch=2)
+        assert (result.ok, result.checked) == (True, 7)
 
 
 def test_verifying_leaves_the_callers_objects_alone(app):
@@ -171,6 +235,9 @@ def test_concurrent_writers_never_fork_the_chain(app):
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
-    assert [e.event_type for e in all_events(app)] == ["test.event", "test.first", "test.second"]
+    # Chained in the order they committed, whichever that was.
+    events = all_events(app)
+    assert events[0].event_type == "test.event"
+    assert {e.event_type for e in events[1:]} == {"test.first", "test.second"}
     with app.app_context():
-        assert verify_chain() == audit.ChainResult(True, 3)
+        assert (verify_chain().ok, verify_chain().checked) == (True, 3)

@@ -124,7 +124,9 @@ def test_a_new_agreement_version_deactivates_until_it_is_signed_again(app, cqmr)
     assert cqmr_user(cqmr, world["admin"])["active"] is True
 
 
-def test_when_the_cqmr_is_down_the_change_waits_and_is_delivered_once_it_is_back(app_factory, cqmr, monkeypatch):
+def test_when_the_cqmr_is_down_the_change_waits_and_is_delivered_once_it_is_back(
+    app_factory, cqmr, monkeypatch
+):
     from datetime import timedelta
 
     app = app_factory(
@@ -167,7 +169,11 @@ def test_sync_repairs_a_user_deleted_on_the_cqmr_side(app, cqmr):
     stranger = cqmr.scim(
         "POST",
         "Users",
-        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "nobody-here", "active": True},
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "nobody-here",
+            "active": True,
+        },
     )
     assert stranger.status_code == 201
 

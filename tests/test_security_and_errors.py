@@ -1,6 +1,7 @@
 """Security headers, branded error pages that leak nothing, the health check and the mail outbox."""
 
 import re
+from datetime import timedelta
 from email import message_from_bytes
 
 from sqlalchemy import func, select
@@ -9,9 +10,9 @@ from werkzeug.exceptions import Gone
 from cqmr_wizard.access import Access, allow
 from cqmr_wizard.extensions import db
 from cqmr_wizard.mail import send_mail
-from cqmr_wizard.models import AuditEvent, EmailToken, Organization, User
+from cqmr_wizard.models import Organization, OutboxMessage, User
 
-from .helpers import PASSWORD, csrf_from, free_port, make_user, page_text, sign_in, submit
+from .helpers import PASSWORD, csrf_from, free_port, link_from, make_user, page_text, sign_in, submit
 
 
 def test_every_response_carries_strict_headers(client):
@@ -128,22 +129,20 @@ def test_mail_goes_to_the_outbox_when_no_smtp_server_is_configured(app_factory, 
     assert mailbox.messages == []
 
 
-def test_a_mail_outage_is_explained_and_leaves_nothing_half_done(app_factory):
-    app = app_factory(MAIL_PORT=free_port())  # nothing listens there
-    client = app.test_client()
+def test_a_mail_outage_keeps_the_change_and_its_mail_for_later(app_factory, mailbox):
+    down = app_factory(MAIL_PORT=free_port(), OUTBOX_RETRY_BASE=timedelta(0))  # nothing listens there
+    client = down.test_client()
     response = submit(
         client, "/sign-up", {"full_name": "Ada Lovelace", "email": "ada@example.org", "password": PASSWORD}
     )
-    assert response.status_code == 400
-    assert "The email could not be sent because the mail service did not answer" in page_text(response)
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(User)) == 0
-        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert response.status_code == 302
+    with down.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1
+        [queued] = db.session.scalars(select(OutboxMessage)).all()
+        assert queued.status == "pending" and "Connection refused" in queued.last_error
+    assert mailbox.to("ada@example.org") == []
 
-    make_user(app, verified=False)
-    resend = submit(client, "/verify-email/resend", {"email": "pat@example.org"}, page="/check-your-email")
-    assert resend.status_code == 400 and "mail service did not answer" in page_text(resend)
-    reset = submit(client, "/reset-password", {"email": "pat@example.org"})
-    assert reset.status_code == 400 and "mail service did not answer" in page_text(reset)
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(EmailToken)) == 0
+    up = app_factory()
+    result = up.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0 and "1 sent" in result.output
+    assert link_from(mailbox.last_to("ada@example.org"), "/verify-email/")

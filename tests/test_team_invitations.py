@@ -329,13 +329,16 @@ def test_registry_operators_cannot_be_invited(app, mailbox):
     assert invitations(app) == []
 
 
-def test_mail_service_down_saves_nothing_and_says_so(app_factory, mailbox):
+def test_mail_service_down_keeps_the_invitation_and_mails_it_later(app_factory, mailbox):
     from .helpers import free_port
 
-    app = app_factory(MAIL_PORT=free_port())  # nothing listens there
+    app = app_factory(MAIL_PORT=free_port(), OUTBOX_RETRY_BASE=timedelta(0))  # nothing listens there
     admin_with_org(app)
     admin = signed_in(app, "admin@alpha.example.org")
     response = invite(admin, "Bea Builder", INVITEE)
-    assert response.status_code == 400
-    assert "could not be sent" in page_text(response) and "Nothing was saved" in page_text(response)
-    assert invitations(app) == [] and events(app, "invitation.created") == []
+    assert response.status_code == 302
+    assert len(invitations(app)) == 1 and len(events(app, "invitation.created")) == 1
+    assert mailbox.to(INVITEE) == []
+    result = app_factory().test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0
+    assert link_from(mailbox.last_to(INVITEE), "/invitations/")

@@ -1,41 +1,37 @@
-"""Audit log service: append hash-chained events and verify the chain."""
+"""Audit log service: record events in the caller's transaction; they are chained at commit.
+
+`record` only queues the event on the session. Just before the transaction commits, its
+events are appended: the caller's own changes are flushed first, then a lock is taken
+(PostgreSQL: a transaction-level advisory lock; SQLite: its write lock) only for reading the
+last link and inserting the new rows, and it is released by the commit that follows at once.
+No request holds it while it works or waits on another server. After commit the new end of
+the chain is written to the checkpoint file."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
+import logging
+from enum import Enum
 from typing import Any
 
-from flask import g, has_request_context, request
-from sqlalchemy import Row, select, text
+from flask import current_app, g, has_app_context, has_request_context, request
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import AuditEvent
 from ..models.base import utcnow
+from .chain import GENESIS_HASH, ChainResult, event_link, verify_chain
+from .checkpoints import write_checkpoint
+from .keys import newest_key
 
-GENESIS_HASH = "0" * 64
+__all__ = ["GENESIS_HASH", "ChainResult", "event_link", "record", "verify_chain"]
 
+log = logging.getLogger(__name__)
 
-def _canonical(event: AuditEvent | Row) -> bytes:
-    body = {
-        "occurred_at": event.occurred_at.isoformat(),
-        "event_type": event.event_type,
-        "actor_id": event.actor_id,
-        "organization_id": event.organization_id,
-        "subject_user_id": event.subject_user_id,
-        "ip_address": event.ip_address,
-        "user_agent": event.user_agent,
-        "request_id": event.request_id,
-        "details": event.details,
-        "prev_hash": event.prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-
-def event_hash(event: AuditEvent | Row) -> str:
-    """Return the SHA-256 over an event's content, which includes the previous hash."""
-    return hashlib.sha256(_canonical(event)).hexdigest()
+_PENDING = "audit_pending"
+_APPENDED = "audit_appended"
+ADVISORY_LOCK = 727274
 
 
 def record(
@@ -46,64 +42,76 @@ def record(
     subject_user_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event in the current transaction; the caller commits it with its change."""
-    # Serialise writers so that two workers never chain onto the same previous row.
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-    elif dialect == "sqlite":
-        # A write that changes nothing takes SQLite's write lock before the last hash is read.
-        db.session.execute(text("UPDATE audit_event SET id = id WHERE 0 = 1"))
-    previous = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    event = AuditEvent(
+    """Add an event to the current transaction; it is chained and written when that commits."""
+    session = db.session()
+    event_type = event_type.value if isinstance(event_type, Enum) else event_type
+    entry = AuditEvent(
         occurred_at=utcnow().replace(microsecond=0),
-        event_type=event_type,
+        event_type=str(event_type),
         actor_id=actor_id,
         organization_id=organization_id,
         subject_user_id=subject_user_id,
         details=json.dumps(details or {}, sort_keys=True, separators=(",", ":"), default=str),
-        prev_hash=previous or GENESIS_HASH,
     )
     if has_request_context():
-        event.ip_address = request.remote_addr
-        event.user_agent = (request.user_agent.string or "")[:512]
-        event.request_id = g.get("request_id")
-    event.hash = event_hash(event)
-    db.session.add(event)
-    db.session.flush()
-    return event
+        entry.ip_address = request.remote_addr
+        entry.user_agent = (request.user_agent.string or "")[:512]
+        entry.request_id = g.get("request_id")
+    session.connection()  # begin the transaction, so that its rollback drops the event too
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((transaction, entry))
+    return entry
 
 
-@dataclass(frozen=True)
-class ChainResult:
-    ok: bool
-    checked: int
-    first_broken_id: int | None = None
-    reason: str | None = None
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})"))
+    else:
+        # SQLite: a write that changes nothing takes the database's write lock before the read.
+        session.execute(text("UPDATE audit_event SET id = id WHERE 0 = 1"))
 
 
-def verify_chain(batch: int = 1000) -> ChainResult:
-    """Walk the log in order; report the first row whose link or content does not hold."""
-    expected_prev = GENESIS_HASH
-    checked = 0
-    last_id = 0
-    while True:
-        # Plain rows, not ORM objects: verifying must not fill or clear the caller's session.
-        rows = db.session.execute(
-            select(AuditEvent.__table__).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).all()
-        if not rows:
-            return ChainResult(True, checked)
-        for event in rows:
-            if event.prev_hash != expected_prev:
-                return ChainResult(
-                    False,
-                    checked,
-                    event.id,
-                    "does not link to the row before it (a row was removed or altered)",
-                )
-            if event_hash(event) != event.hash:
-                return ChainResult(False, checked, event.id, "its content does not match its hash")
-            expected_prev = event.hash
-            checked += 1
-            last_id = event.id
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the caller's changes first: any wait on their row locks happens unlocked
+    _lock_chain(session)
+    previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    key_id, key = newest_key()
+    for _, entry in pending:
+        entry.prev_hash, entry.key_id = previous, key_id
+        entry.hash = event_link(entry, key)
+        session.add(entry)
+        session.flush()  # one row at a time: ids follow the chain's order
+        previous = entry.hash
+    session.info[_APPENDED] = (entry.id, entry.hash)
+
+
+def _after_commit(session: Session) -> None:
+    appended = session.info.pop(_APPENDED, None)
+    if appended and has_app_context():
+        try:
+            write_checkpoint(current_app.config["AUDIT_CHECKPOINT_FILE"], *appended)
+        except OSError:
+            log.exception("audit checkpoint could not be written")
+
+
+def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if previous.parent is None:
+        session.info.pop(_PENDING, None)
+    elif pending:
+        session.info[_PENDING] = [(txn, entry) for txn, entry in pending if txn is not previous]
+    session.info.pop(_APPENDED, None)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+event.listen(Session, "before_commit", _append_pending)
+event.listen(Session, "after_commit", _after_commit)
+event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+event.listen(Session, "after_transaction_end", _after_transaction_end)

@@ -1,23 +1,69 @@
-"""`flask audit …` commands."""
+"""`flask audit …` commands: verify, seal (verify what is new and checkpoint it), checkpoint."""
+
+from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from . import verify_chain
+from . import verifications
+from .checkpoints import check_against, checkpoint_now, read_checkpoints, write_checkpoint
 
 audit_cli = AppGroup("audit", help="Audit log commands.")
 
 
-@audit_cli.command("verify")
-def verify_command() -> None:
-    """Check the audit log's hash chain; exit 1 naming the first broken row."""
-    result = verify_chain()
-    if result.ok:
-        click.echo(f"Audit chain intact: {result.checked} events verified.")
-        return
+def _report_broken(run) -> None:
     click.echo(
-        f"Audit chain BROKEN at event {result.first_broken_id}: {result.reason}. "
-        f"{result.checked} events before it verified.",
+        f"Audit chain BROKEN at event {run.broken_id}: {run.reason}. "
+        f"{run.checked} events before it verified.",
         err=True,
     )
-    raise SystemExit(1)
+
+
+@audit_cli.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint file (AUDIT_CHECKPOINT_FILE or a copy of it): the log must still reach each checkpoint.",
+)
+def verify_command(checkpoint_file: str | None) -> None:
+    """Check the whole chain; exit 1 naming the first broken row, or missing rows."""
+    run = verifications.verify_all()
+    problems = check_against(read_checkpoints(checkpoint_file)) if checkpoint_file else []
+    if run.ok:
+        click.echo(f"Audit chain intact: {run.checked} events verified.")
+    else:
+        _report_broken(run)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if not run.ok or problems:
+        raise SystemExit(1)
+    if checkpoint_file:
+        click.echo(f"The log reaches every checkpoint in {checkpoint_file}.")
+
+
+@audit_cli.command("seal")
+def seal_command() -> None:
+    """Verify the events appended since the last check and write a checkpoint of them (cron)."""
+    run = verifications.verify_new()
+    if run is None or not run.ok:
+        if run is not None:
+            _report_broken(run)
+            raise SystemExit(1)
+        click.echo("The audit log is empty; nothing to seal.")
+        return
+    if run.last_id:
+        write_checkpoint(current_app.config["AUDIT_CHECKPOINT_FILE"], run.last_id, run.last_hash)
+    click.echo(f"Audit chain verified through event {run.last_id}; checkpoint written.")
+
+
+@audit_cli.command("checkpoint")
+def checkpoint_command() -> None:
+    """Append the chain's current end (last id, its link, time) to AUDIT_CHECKPOINT_FILE."""
+    path = current_app.config["AUDIT_CHECKPOINT_FILE"]
+    checkpoint = checkpoint_now(path)
+    if checkpoint is None:
+        click.echo("The audit log is empty; no checkpoint written.")
+        return
+    click.echo(f"Checkpoint written to {path}: event {checkpoint.last_id} at {checkpoint.at}.")

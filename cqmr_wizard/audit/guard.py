@@ -1,8 +1,9 @@
-"""Audit rows are never updated or deleted: refused in the ORM, and by a trigger on PostgreSQL.
+"""Audit rows are never updated or deleted: refused in the ORM, and by triggers on PostgreSQL.
 
-The trigger is installed by `install_audit_guard(connection)`, which `db.create_all()` calls
-(after_create on the audit_event table) and which a migration can call as well. It fires on
-row UPDATE and DELETE only; TRUNCATE is a separate event (the test fixtures use it)."""
+The triggers are installed by `install_audit_guard(connection)`, which `db.create_all()` calls
+(after_create on the audit_event table) and which the migrations call as well: one refuses
+row UPDATE and DELETE, one refuses TRUNCATE. (The test fixtures empty tables between tests
+with triggers switched off for their session, which only a superuser can do.)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from ..models import AuditEvent
 
 TRIGGER_NAME = "audit_event_append_only"
+TRUNCATE_TRIGGER_NAME = "audit_event_no_truncate"
 FUNCTION_NAME = "audit_event_refuse_change"
 
 
@@ -20,7 +22,7 @@ class AuditImmutableError(RuntimeError):
 
 
 def install_audit_guard(connection: Connection) -> None:
-    """Create the PostgreSQL trigger that refuses UPDATE and DELETE on audit_event."""
+    """Create the PostgreSQL triggers that refuse UPDATE, DELETE and TRUNCATE on audit_event."""
     if connection.dialect.name != "postgresql":
         return
     connection.execute(
@@ -41,6 +43,19 @@ def install_audit_guard(connection: Connection) -> None:
             f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION_NAME}()"
         )
     )
+    connection.execute(text(f"DROP TRIGGER IF EXISTS {TRUNCATE_TRIGGER_NAME} ON audit_event"))
+    connection.execute(
+        text(
+            f"CREATE TRIGGER {TRUNCATE_TRIGGER_NAME} BEFORE TRUNCATE ON audit_event "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION_NAME}()"
+        )
+    )
+
+
+def remove_truncate_guard(connection: Connection) -> None:
+    """Drop the TRUNCATE trigger (the migration that added it, downgraded)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {TRUNCATE_TRIGGER_NAME} ON audit_event"))
 
 
 def _after_create(target: object, connection: Connection, **kw: object) -> None:

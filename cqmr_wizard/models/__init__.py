@@ -9,11 +9,12 @@ from .agreements import (
     Signature,
     UserSignature,
 )
-from .audit import AuditEvent
+from .audit import AuditEvent, AuditVerification
 from .base import utcnow
 from .mfa import MfaState, RecoveryCode, TotpCredential
 from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
+from .outbox import OutboxMessage
 from .provisioning import ProvisioningState
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
@@ -25,6 +26,7 @@ __all__ = [
     "AgreementUpload",
     "AgreementVersion",
     "AuditEvent",
+    "AuditVerification",
     "ElectronicConsent",
     "EmailToken",
     "Invitation",
@@ -34,6 +36,7 @@ __all__ = [
     "Membership",
     "MembershipRole",
     "OidcIdentity",
+    "OutboxMessage",
     "Organization",
     "ProvisioningState",
     "RecoveryCode",

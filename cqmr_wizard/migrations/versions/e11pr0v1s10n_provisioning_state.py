@@ -1,7 +1,7 @@
 """Provisioning into the CQMR: one provisioning_state row per person
 
 Revision ID: e11pr0v1s10n
-Revises: 9d73c1caac3a
+Revises: b14a0utb0x01
 Create Date: 2026-11-30 05:58:58.311493
 
 """
@@ -13,7 +13,7 @@ import cqmr_wizard.models.base
 
 # revision identifiers, used by Alembic.
 revision = 'e11pr0v1s10n'
-down_revision = '9d73c1caac3a'
+down_revision = 'b14a0utb0x01'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,5 @@
+"""The transactional outbox: messages are rows written with the change that causes them,
+delivered only after commit (by the request's process right away, and by `flask outbox deliver`).
+
+`queue.enqueue` adds a row; `delivery.HANDLERS` maps each kind to the function that sends it;
+`dispatch` hands a transaction's messages to delivery once it has committed."""

@@ -1,0 +1,158 @@
+"""Delivering outbox messages: claim (a lease no other deliverer takes), send with no
+transaction open, then record the outcome. Failures retry with exponential backoff.
+
+HANDLERS maps a message kind to the function that sends its payload; a handler raises on
+failure. Add a kind by adding one entry."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..mail import deliver_mail
+from ..models import OutboxMessage
+from ..models.base import utcnow
+from ..models.outbox import FAILED, PENDING, SENT
+from ..provisioning.scim import deliver as deliver_scim
+
+log = logging.getLogger(__name__)
+
+HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "mail": deliver_mail,
+    "scim": deliver_scim,
+}
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def line(self) -> str:
+        return f"Outbox: {self.sent} sent, {self.retrying} failed and will be retried, {self.failed} gave up."
+
+
+def _claimable(now):
+    return (
+        OutboxMessage.status == PENDING,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def claim(ids: Iterable[int] | None = None, limit: int = 50) -> list[int]:
+    """Lease due messages (these `ids`, or the oldest due) to this deliverer, in a short
+    transaction of its own; return the ids it got. Rows another deliverer holds are skipped."""
+    now = utcnow()
+    token = secrets.token_hex(16)
+    lease = current_app.config["OUTBOX_LEASE"]
+    with Session(db.engine) as session, session.begin():
+        query = select(OutboxMessage.id).where(*_claimable(now)).order_by(OutboxMessage.id).limit(limit)
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(list(ids)))
+        # PostgreSQL: rows locked by another deliverer's claim are skipped, not waited for.
+        candidates = session.scalars(query.with_for_update(skip_locked=True)).all()
+        if not candidates:
+            return []
+        # The conditions again, so that on SQLite (no row locks) a row claimed meanwhile is left.
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(candidates), *_claimable(now))
+            .values(claim_token=token, claimed_until=now + lease)
+        )
+        return list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.claim_token == token)))
+
+
+def _backoff(attempts: int) -> timedelta:
+    config = current_app.config
+    return min(config["OUTBOX_RETRY_BASE"] * 2 ** (attempts - 1), config["OUTBOX_RETRY_MAX"])
+
+
+def deliver_one(message_id: int, outcome: Outcome) -> None:
+    """Send one claimed message and record how it went; no transaction is open while sending."""
+    with Session(db.engine, expire_on_commit=False) as session:
+        message = session.get(OutboxMessage, message_id)
+        kind, payload, token = message.kind, json.loads(message.payload), message.claim_token
+        attempts = message.attempts + 1
+        session.rollback()  # end the read before talking to another server
+        error = None
+        try:
+            HANDLERS[kind](payload)
+        except Exception as exc:  # any failure of a handler is recorded and retried
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning("outbox message %s (%s) failed: %s", message_id, kind, error)
+        now = utcnow()
+        values: dict[str, Any] = {
+            "attempts": OutboxMessage.attempts + 1,
+            "claim_token": None,
+            "claimed_until": None,
+        }
+        if error is None:
+            values.update(status=SENT, sent_at=now, last_error=None)
+            outcome.sent += 1
+        else:
+            gave_up = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+            values.update(
+                status=FAILED if gave_up else PENDING,
+                last_error=error,
+                next_attempt_at=now + _backoff(attempts),
+            )
+            if gave_up:
+                outcome.failed += 1
+            else:
+                outcome.retrying += 1
+        with session.begin():
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+                .values(**values)
+            )
+
+
+def deliver(ids: Iterable[int] | None = None, limit: int = 50) -> Outcome:
+    """Claim and deliver due messages (these `ids`, or up to `limit` of the oldest)."""
+    outcome = Outcome()
+    for message_id in claim(ids, limit):
+        deliver_one(message_id, outcome)
+    return outcome
+
+
+def retry(ids: Iterable[int] | None = None) -> int:
+    """Put failed messages (these `ids`, or all) back in the queue, due now; return how many."""
+    query = update(OutboxMessage).where(OutboxMessage.status == FAILED)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
+    result = db.session.execute(
+        query.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount
+
+
+def failed_messages(limit: int = 200) -> list[OutboxMessage]:
+    """Messages that gave up, and pending ones whose last attempt failed, newest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    OutboxMessage.status == FAILED,
+                    (OutboxMessage.status == PENDING) & OutboxMessage.last_error.is_not(None),
+                )
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
