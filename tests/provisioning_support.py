@@ -83,3 +83,22 @@ def cqmr_group_members(cqmr, org_id: int) -> set[str] | None:
 
 def roles_of(resource: dict) -> set[str]:
     return {r["value"] for r in resource.get("roles", [])}
+
+
+def sign_user_agreement(app, user_id: int, kind: str) -> None:
+    """Click-sign the current version of one user agreement, through the service that stores it."""
+    from cqmr_wizard.agreements.consent import active_consent, give_consent
+    from cqmr_wizard.agreements.evidence import ClientInfo
+    from cqmr_wizard.agreements.services import current_version, record_review
+    from cqmr_wizard.agreements.signing import sign_user_agreement as sign
+    from cqmr_wizard.models import User
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
+        client = ClientInfo("127.0.0.1", "tests")
+        if active_consent(user_id) is None:
+            give_consent(user, client)
+        version = current_version(kind)
+        record_review(user, version, client, membership.organization_id)
+        sign(user, membership, kind, version.id, version.content_sha256, user.full_name, client)

@@ -18,6 +18,7 @@ from .provisioning_support import (
     cqmr_user,
     ready_organization,
     roles_of,
+    sign_user_agreement,
     state_of,
 )
 
@@ -117,10 +118,10 @@ def test_a_new_agreement_version_deactivates_until_it_is_signed_again(app, cqmr)
     agreement_helpers.publish_new_version(app, "aua")
     assert cqmr_user(cqmr, world["admin"])["active"] is False
     assert cqmr_user(cqmr, world["member"])["active"] is False
-    agreement_helpers.sign_user_agreements(app, world["member"])
+    sign_user_agreement(app, world["member"], "aua")
     assert cqmr_user(cqmr, world["member"])["active"] is True
     assert cqmr_user(cqmr, world["admin"])["active"] is False
-    agreement_helpers.sign_user_agreements(app, world["admin"])
+    sign_user_agreement(app, world["admin"], "aua")
     assert cqmr_user(cqmr, world["admin"])["active"] is True
 
 
