@@ -27,11 +27,16 @@ def link(app, user_id: int, subject: str | None = None, issuer: str = ISSUER) ->
 
 
 def ready_organization(
-    app, name: str = "Willamette Valley Clinic", issuer: str = ISSUER, subjects=None
+    app,
+    name: str = "Willamette Valley Clinic",
+    issuer: str = ISSUER,
+    *,
+    link_people: bool = True,
+    ohp_org_id: str | None = None,
 ) -> dict:
-    """An organization whose administrator-signer and one submitter have done every task.
-    Returns ids and OneHealthPort subjects: admin, member, org, admin_sub, member_sub."""
-    subjects = subjects or {}
+    """An organization whose administrator-signer and one submitter have done every task (with
+    `link_people` False, all but linking their own OneHealthPort account). Returns ids, emails
+    and OneHealthPort subjects: admin, member, org, admin_email, member_email, admin_sub, member_sub."""
     tag = secrets.token_hex(3)
     admin = make_user(app, f"admin-{tag}@example.org", full_name="Ada Admin", mfa=False)
     enroll_mfa(app, admin)
@@ -39,7 +44,7 @@ def ready_organization(
         app, admin, ("admin", "signer"), **{**DETAILS, "legal_name": name, "details_confirmed_at": utcnow()}
     )
     with app.app_context():
-        db.session.get(Organization, org).ohp_org_id = f"OHP-{tag}"
+        db.session.get(Organization, org).ohp_org_id = ohp_org_id or f"OHP-{tag}"
         db.session.commit()
     member = make_user(app, f"member-{tag}@example.org", full_name="Max Member", mfa=False)
     enroll_mfa(app, member)
@@ -48,12 +53,29 @@ def ready_organization(
         membership.role_rows.append(MembershipRole(role="submitter"))
         db.session.add(membership)
         db.session.commit()
-    admin_sub = link(app, admin, subjects.get("admin"), issuer)
-    member_sub = link(app, member, subjects.get("member"), issuer)
+    subjects = {"admin_sub": None, "member_sub": None}
+    if link_people:
+        subjects = {
+            "admin_sub": link(app, admin, issuer=issuer),
+            "member_sub": link(app, member, issuer=issuer),
+        }
     sign_organization_agreements(app, admin, org)
     sign_user_agreements(app, admin)
     sign_user_agreements(app, member)
-    return {"admin": admin, "member": member, "org": org, "admin_sub": admin_sub, "member_sub": member_sub}
+    return {
+        "admin": admin,
+        "member": member,
+        "org": org,
+        "admin_email": f"admin-{tag}@example.org",
+        "member_email": f"member-{tag}@example.org",
+        **subjects,
+    }
+
+
+def membership_of(app, user_id: int) -> int:
+    """The id of the person's membership (the team pages' member id)."""
+    with app.app_context():
+        return db.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
 
 
 def state_of(app, user_id: int) -> ProvisioningState | None:
