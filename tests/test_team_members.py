@@ -31,7 +31,16 @@ def team_rows(response) -> dict[str, str]:
 
 def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, mailbox):
     _, org = admin_with_org(app)
-    add_member(app, org, "ready@alpha.example.org", ("signer", "viewer"), name="Rita Ready", agreements=True)
+    connect_organization(app, org)
+    add_member(
+        app,
+        org,
+        "ready@alpha.example.org",
+        ("signer", "viewer"),
+        name="Rita Ready",
+        agreements=True,
+        linked=True,
+    )
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("viewer",))
@@ -40,7 +49,7 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     rows = team_rows(response)
     assert "Authorized signer, Report viewer" in rows["ready@alpha.example.org"]
     # Email verified, OneHealthPort, two-step verification, user agreements, status.
-    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "No", "Completed", "Completed", "Ready"]
+    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "Yes", "Completed", "Completed", "Ready"]
     assert cells(response, "nomfa@alpha.example.org")[1:] == [
         "Yes",
         "No",
@@ -54,6 +63,16 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     assert "User agreements" in text and "Two-step verification" in text
     for name in ("Organization administrator", "Authorized signer", "Data submitter", "Report viewer"):
         assert name in text
+
+
+def connect_organization(app, org_id: int) -> None:
+    """The organization is connected to OneHealthPort, so its members can link their own accounts."""
+    from cqmr_wizard.extensions import db
+    from cqmr_wizard.models import Organization
+
+    with app.app_context():
+        db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
+        db.session.commit()
 
 
 def cells(response, email: str) -> list[str]:
@@ -91,7 +110,9 @@ def test_readiness_columns_show_email_sso_mfa_and_agreements(app):
 
 def test_filters_by_role_readiness_and_text(app, mailbox):
     _, org = admin_with_org(app, agreements=True)
-    add_member(app, org, "ready@alpha.example.org", ("signer",), name="Rita Ready", agreements=True)
+    add_member(
+        app, org, "ready@alpha.example.org", ("signer",), name="Rita Ready", agreements=True, linked=True
+    )
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("signer",))

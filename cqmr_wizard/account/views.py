@@ -16,6 +16,7 @@ from . import bp
 @bp.route("/account")
 @allow(Access.USER)
 def index():
+    """The person's OneHealthPort link, two-step verification and sessions, in one place."""
     issuer = current_app.config.get("OIDC_ISSUER")
     return render_template(
         "account/index.html",

@@ -62,6 +62,7 @@ def organization_group_id(organization_id: int) -> str:
 
 
 def group_name(organization: Organization) -> str:
+    """The displayName of the organization's Group: the name its members know it by."""
     return organization.legal_name or organization.ohp_org_name or f"Organization {organization.id}"
 
 
