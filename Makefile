@@ -102,6 +102,7 @@ lint: install
 
 bench: install
 	$(PY) -m bench
+	$(PY) -m bench.audit_writes
 
 clean:
 	rm -rf $(VENV) node_modules static/uswds .pytest_cache

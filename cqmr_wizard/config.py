@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from flask import Config, Flask
 
+from .audit.keys import AuditKeyError
+from .audit.keys import parse_keys as parse_audit_keys
+
 DEFAULTS: dict[str, Any] = {
     "CQMR_ENV": "development",
     "SECRET_KEY": None,
@@ -202,6 +205,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         _fill_development_secrets(app)
     _check_single_sign_on(app, production=environment == "production")
 
+    try:
+        parse_audit_keys(app.config["AUDIT_HMAC_KEYS"])
+    except AuditKeyError as error:
+        raise ConfigurationError(str(error)) from None
     if app.config["OUTBOX_DELIVERY"] not in OUTBOX_DELIVERY_MODES:
         raise ConfigurationError(
             f"OUTBOX_DELIVERY={app.config['OUTBOX_DELIVERY']!r} is not known: "

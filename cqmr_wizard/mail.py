@@ -19,7 +19,7 @@ from flask import current_app, has_request_context, render_template, url_for
 
 from .extensions import db
 from .models.base import utcnow
-from .outbox.queue import enqueue
+from .outbox.queue import enqueue, has_uncommitted_changes
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,6 @@ def one_line(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
-def _has_uncommitted_changes() -> bool:
-    session = db.session()
-    return bool(session.new or session.dirty or session.deleted or session.info.get("wrote"))
-
-
 def send_mail(
     to: str,
     subject: str,
@@ -84,7 +79,7 @@ def send_mail(
         maintype, _, subtype = mimetype.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
-    after_commit = not _has_uncommitted_changes()
+    after_commit = not has_uncommitted_changes(db.session())
     enqueue(
         "mail",
         {"template": template, "message": base64.b64encode(bytes(message)).decode("ascii")},

@@ -8,8 +8,6 @@ never sends anything twice."""
 
 from __future__ import annotations
 
-import logging
-import smtplib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,8 +25,6 @@ from .models import Invitation, ReminderLog, User
 from .models.base import utcnow
 from .operators.listing import Filters, Row, export_rows
 
-log = logging.getLogger(__name__)
-
 STALLED = "stalled_onboarding"
 INVITATION = "invitation_pending"
 
@@ -37,14 +33,12 @@ INVITATION = "invitation_pending"
 class Summary:
     sent: Counter = field(default_factory=Counter)
     already_reminded: int = 0
-    failed: int = 0
 
     def line(self) -> str:
         return (
             f"Reminders: {sum(self.sent.values())} sent ({self.sent[STALLED]} about stalled "
             f"onboarding, {self.sent[INVITATION]} about invitations), "
-            f"{self.already_reminded} skipped (already reminded within the interval), "
-            f"{self.failed} failed."
+            f"{self.already_reminded} skipped (already reminded within the interval)."
         )
 
 
@@ -113,7 +107,8 @@ def _deliver(
     template: str,
     **context: object,
 ) -> None:
-    """Claim, audit, mail and commit one reminder; a mail failure leaves it unclaimed."""
+    """Claim, audit, queue the mail and commit one reminder; the mail is delivered after commit
+    (and, if the mail server does not answer, retried from the outbox)."""
     now = utcnow()
     interval = current_app.config["REMINDER_INTERVAL"]
     if not claim(recipient, kind, organization_id, now, interval):
@@ -122,13 +117,7 @@ def _deliver(
     audit.record(
         "reminder.sent", organization_id=organization_id, details={"kind": kind, "recipient": recipient}
     )
-    try:
-        send_mail(recipient, subject, template, **context)
-    except (smtplib.SMTPException, OSError):
-        db.session.rollback()
-        log.warning("could not send a %s reminder", kind)
-        summary.failed += 1
-        return
+    send_mail(recipient, subject, template, **context)
     db.session.commit()
     summary.sent[kind] += 1
 
@@ -187,5 +176,3 @@ def send_command(stalled_days: int | None) -> None:
     days = stalled_days or current_app.config["REMINDER_STALLED_DAYS"]
     summary = send_reminders(days)
     click.echo(summary.line())
-    if summary.failed:
-        raise SystemExit(1)

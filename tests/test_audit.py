@@ -241,3 +241,15 @@ def test_concurrent_writers_never_fork_the_chain(app):
     assert {e.event_type for e in events[1:]} == {"test.first", "test.second"}
     with app.app_context():
         assert (verify_chain().ok, verify_chain().checked) == (True, 3)
+
+
+def test_event_types_may_be_given_as_a_string_enum(app):
+    from enum import Enum
+
+    class EventType(str, Enum):  # noqa: UP042 (str() of this kind is "EventType.SIGNED_IN")
+        SIGNED_IN = "auth.signed_in"
+
+    with app.app_context():
+        audit.record(EventType.SIGNED_IN)
+        db.session.commit()
+    assert [e.event_type for e in all_events(app)] == ["auth.signed_in"]

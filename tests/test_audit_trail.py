@@ -225,3 +225,27 @@ def test_the_audit_page_query_count_does_not_grow_with_organizations(app):
     with count_queries(app) as large:
         client.get("/operator/audit")
     assert large["n"] == small["n"]
+
+
+def test_the_page_continues_the_check_from_the_last_verified_row_and_says_when(app):
+    from cqmr_wizard.models import AuditVerification
+
+    client = operator_client(app)
+    with app.app_context():
+        first_end = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    text_ = page_text(client.get("/operator/audit"))
+    assert f"Hash chain intact through event {first_end}" in text_ and "last checked" in text_
+    assert "has not yet been checked by flask audit verify" in text_
+    record_events(app, make_org(app, "Cascade Health"), None)
+    text_ = page_text(client.get("/operator/audit"))
+    assert f"Hash chain intact through event {first_end + 3}" in text_
+    with app.app_context():
+        runs = db.session.scalars(select(AuditVerification).order_by(AuditVerification.id)).all()
+    assert [(r.from_id, r.last_id, r.full) for r in runs] == [
+        (0, first_end, False),
+        (first_end, first_end + 3, False),
+    ]
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+    assert "The whole chain was last checked by flask audit verify" in page_text(
+        client.get("/operator/audit")
+    )

@@ -15,6 +15,7 @@ PRODUCTION = {
     "CQMR_ENV": "production",
     "SECRET_KEY": "s" * 64,
     "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "AUDIT_HMAC_KEYS": "a" * 64,
     "DATABASE_URL": "postgresql://cqmr@db.internal/cqmr",
     "SERVER_NAME_FOR_LINKS": "https://onboarding.example.org",
 }
@@ -50,6 +51,9 @@ def test_development_generates_secrets_once_and_keeps_them_private(instance):
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == stored["SECRET_KEY"]
     assert len(stored["SECRET_KEY"]) >= 32
     Fernet(first.config["MFA_ENCRYPTION_KEYS"])  # a usable key
+    assert (
+        first.config["AUDIT_HMAC_KEYS"] == stored["AUDIT_HMAC_KEYS"] and len(stored["AUDIT_HMAC_KEYS"]) >= 32
+    )
     assert stat.S_IMODE((instance / "dev-secrets.json").stat().st_mode) == 0o600
     assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance}/cqmr.sqlite3"
     assert first.config["MAIL_OUTBOX"] == str(instance / "outbox")
@@ -66,13 +70,19 @@ def test_development_serves_plain_http_unless_a_layer_says_otherwise(instance):
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "MFA_ENCRYPTION_KEYS", "DATABASE_URL", "SERVER_NAME_FOR_LINKS"]
+    "missing",
+    ["SECRET_KEY", "MFA_ENCRYPTION_KEYS", "AUDIT_HMAC_KEYS", "DATABASE_URL", "SERVER_NAME_FOR_LINKS"],
 )
 def test_production_refuses_to_start_without_a_setting(instance, missing):
     settings = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigurationError, match=f"requires {missing}"):
         create_app(settings)
     assert not (instance / "dev-secrets.json").exists()
+
+
+def test_audit_keys_too_short_to_be_secret_are_refused_at_start(instance):
+    with pytest.raises(ConfigurationError, match="AUDIT_HMAC_KEYS"):
+        create_app({**PRODUCTION, "AUDIT_HMAC_KEYS": f"{'n' * 64},short"})
 
 
 def test_production_from_the_environment_is_strict(instance, monkeypatch):

@@ -23,6 +23,7 @@ OPERATOR_GETS = [
     "/operator/organizations/{org}/uploads/1/reject",
     "/operator/audit",
     "/operator/audit.csv",
+    "/operator/outbox",
     "/operator/training",
     "/operator/training/1/file",
 ]
@@ -35,6 +36,7 @@ OPERATOR_POSTS = [
     "/operator/organizations/{org}/uploads/1/reject",
     "/operator/training",
     "/operator/training/1/withdraw",
+    "/operator/outbox/1/retry",
 ]
 
 

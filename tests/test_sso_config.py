@@ -13,6 +13,7 @@ PRODUCTION = {
     "CQMR_ENV": "production",
     "SECRET_KEY": "s" * 64,
     "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "AUDIT_HMAC_KEYS": "a" * 64,
     "DATABASE_URL": "postgresql://cqmr@db.internal/cqmr",
     "SERVER_NAME_FOR_LINKS": "https://onboarding.example.org",
 }

@@ -25,7 +25,7 @@ from .chain import GENESIS_HASH, ChainResult, event_link, verify_chain
 from .checkpoints import write_checkpoint
 from .keys import newest_key
 
-__all__ = ["GENESIS_HASH", "ChainResult", "event_link", "record", "verify_chain"]
+__all__ = ["GENESIS_HASH", "ChainResult", "event_link", "has_pending_events", "record", "verify_chain"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def record(
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((transaction, entry))
     return entry
+
+
+def has_pending_events(session: Session) -> bool:
+    """Whether events were recorded in the session's transaction and are not yet committed."""
+    return bool(session.info.get(_PENDING))
 
 
 def _lock_chain(session: Session) -> None:

@@ -46,7 +46,7 @@ class AuditVerification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    full: Mapped[bool] = mapped_column(default=False)
+    full: Mapped[bool] = mapped_column(default=False, index=True)
     from_id: Mapped[int] = mapped_column(default=0)
     last_id: Mapped[int] = mapped_column(default=0)  # the last row found good
     last_hash: Mapped[str | None] = mapped_column(String(64))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import smtplib
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from ..extensions import db
+from ..models import OutboxMessage
+from ..models.outbox import SENT
 from . import services
 
 operators_cli = AppGroup("operators", help="Registry operator accounts.")
@@ -22,20 +24,25 @@ def create_command(email: str, name: str) -> None:
         user, link = services.create_operator(email, name)
     except services.OperatorError as error:
         raise click.ClickException(error.message) from None
-    try:
-        services.send_set_password(user, link)
-    except (smtplib.SMTPException, OSError) as error:
-        click.echo(f"Could not mail the link ({error}); give it to them yourself:", err=True)
-        click.echo(link)
-        return
+    services.send_set_password(user, link)  # delivered right after its commit, in this process
     click.echo(f"Operator account created for {user.email}.")
-    if current_app.config.get("MAIL_SERVER"):
+    mail = db.session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.summary.contains(f" to {user.email}:"))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    if current_app.config.get("MAIL_SERVER") and mail is not None and mail.status == SENT:
         click.echo(
             "The set-password link was emailed to them. It can be used once, within "
             f"{int(current_app.config['EMAIL_TOKEN_TTL'].total_seconds() // 3600)} hours."
         )
+    elif current_app.config.get("MAIL_SERVER"):
+        error = mail.last_error if mail is not None else "not queued"
+        click.echo(f"Could not mail the link ({error}); give it to them yourself:", err=True)
+        click.echo(link)
     else:
-        click.echo("Mail goes to the outbox, so here is the one-time set-password link:")
+        click.echo("Mail goes to the outbox folder, so here is the one-time set-password link:")
         click.echo(link)
     click.echo("At their first sign-in they set up two-step verification.")
 

@@ -8,8 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..extensions import db
-from . import delivery
+from . import delivery, failures
 
 outbox_cli = AppGroup("outbox", help="Outgoing messages (mail) waiting in the outbox.")
 
@@ -38,7 +37,7 @@ def deliver_command(loop: bool, batch: int) -> None:
 @outbox_cli.command("failed")
 def failed_command() -> None:
     """List messages whose delivery failed, with the error."""
-    found = delivery.failed_messages()
+    found = failures.failed_messages()
     for message in found:
         click.echo(
             f"{message.id}\t{message.status}\t{message.attempts} attempts\t{message.summary}\t{message.last_error}"
@@ -54,6 +53,8 @@ def retry_command(ids: tuple[int, ...], retry_all: bool) -> None:
     """Put messages that gave up back in the queue (by id, or --all)."""
     if not ids and not retry_all:
         raise click.UsageError("Give message ids, or --all.")
-    count = delivery.retry(None if retry_all else ids)
-    db.session.commit()
-    click.echo(f"{count} message(s) queued again; `flask outbox deliver` sends them.")
+    chosen = failures.retry(None if retry_all else ids)
+    click.echo(f"{len(chosen)} message(s) queued again and delivered where the server answered:")
+    for message in failures.failed_messages():
+        if message.id in chosen:
+            click.echo(f"{message.id}\tstill failing: {message.last_error}")

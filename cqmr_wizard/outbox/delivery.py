@@ -51,27 +51,30 @@ def _claimable(now):
     )
 
 
-def claim(ids: Iterable[int] | None = None, limit: int = 50) -> list[int]:
+def claim(ids: list[int] | None = None, limit: int = 50) -> tuple[str, list[int]]:
     """Lease due messages (these `ids`, or the oldest due) to this deliverer, in a short
-    transaction of its own; return the ids it got. Rows another deliverer holds are skipped."""
+    transaction of its own; return the lease's token and the ids it got. Rows another
+    deliverer holds are skipped."""
     now = utcnow()
     token = secrets.token_hex(16)
-    lease = current_app.config["OUTBOX_LEASE"]
     with Session(db.engine) as session, session.begin():
         query = select(OutboxMessage.id).where(*_claimable(now)).order_by(OutboxMessage.id).limit(limit)
         if ids is not None:
-            query = query.where(OutboxMessage.id.in_(list(ids)))
+            query = query.where(OutboxMessage.id.in_(ids))
         # PostgreSQL: rows locked by another deliverer's claim are skipped, not waited for.
         candidates = session.scalars(query.with_for_update(skip_locked=True)).all()
         if not candidates:
-            return []
+            return token, []
         # The conditions again, so that on SQLite (no row locks) a row claimed meanwhile is left.
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(candidates), *_claimable(now))
-            .values(claim_token=token, claimed_until=now + lease)
+            .values(claim_token=token, claimed_until=now + current_app.config["OUTBOX_LEASE"])
         )
-        return list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.claim_token == token)))
+        claimed = session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
+        )
+        return token, list(claimed)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -79,13 +82,22 @@ def _backoff(attempts: int) -> timedelta:
     return min(config["OUTBOX_RETRY_BASE"] * 2 ** (attempts - 1), config["OUTBOX_RETRY_MAX"])
 
 
-def deliver_one(message_id: int, outcome: Outcome) -> None:
-    """Send one claimed message and record how it went; no transaction is open while sending."""
+def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
+    """Send one claimed message and record how it went; no transaction is open while sending.
+
+    The lease is renewed just before sending, and only if it is still this deliverer's: a
+    message whose lease ran out while it waited in a batch may have gone to another one."""
     with Session(db.engine, expire_on_commit=False) as session:
-        message = session.get(OutboxMessage, message_id)
-        kind, payload, token = message.kind, json.loads(message.payload), message.claim_token
-        attempts = message.attempts + 1
-        session.rollback()  # end the read before talking to another server
+        with session.begin():
+            renewed = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+                .values(claimed_until=utcnow() + current_app.config["OUTBOX_LEASE"])
+            ).rowcount
+            if not renewed:
+                return
+            message = session.get(OutboxMessage, message_id)
+            kind, payload, attempts = message.kind, json.loads(message.payload), message.attempts + 1
         error = None
         try:
             HANDLERS[kind](payload)
@@ -121,38 +133,13 @@ def deliver_one(message_id: int, outcome: Outcome) -> None:
 
 
 def deliver(ids: Iterable[int] | None = None, limit: int = 50) -> Outcome:
-    """Claim and deliver due messages (these `ids`, or up to `limit` of the oldest)."""
+    """Claim and deliver due messages: all of these `ids` (a batch of `limit` at a time), or
+    up to `limit` of the oldest due."""
     outcome = Outcome()
-    for message_id in claim(ids, limit):
-        deliver_one(message_id, outcome)
+    wanted = None if ids is None else list(ids)
+    batches = [None] if wanted is None else [wanted[i : i + limit] for i in range(0, len(wanted), limit)]
+    for batch in batches:
+        token, claimed = claim(batch, limit)
+        for message_id in claimed:
+            deliver_one(message_id, token, outcome)
     return outcome
-
-
-def retry(ids: Iterable[int] | None = None) -> int:
-    """Put failed messages (these `ids`, or all) back in the queue, due now; return how many."""
-    query = update(OutboxMessage).where(OutboxMessage.status == FAILED)
-    if ids is not None:
-        query = query.where(OutboxMessage.id.in_(list(ids)))
-    result = db.session.execute(
-        query.values(status=PENDING, attempts=0, next_attempt_at=utcnow()).execution_options(
-            synchronize_session=False
-        )
-    )
-    return result.rowcount
-
-
-def failed_messages(limit: int = 200) -> list[OutboxMessage]:
-    """Messages that gave up, and pending ones whose last attempt failed, newest first."""
-    return list(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(
-                or_(
-                    OutboxMessage.status == FAILED,
-                    (OutboxMessage.status == PENDING) & OutboxMessage.last_error.is_not(None),
-                )
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
-        )
-    )

@@ -1,7 +1,9 @@
 """After a transaction that wrote outbox rows commits, deliver them from this process:
-on a background thread per process (OUTBOX_DELIVERY="background", the default), in the
-committing thread once the commit is done ("inline", for tests), or not at all ("worker":
-only `flask outbox deliver`). Delivery never runs inside the committing transaction."""
+on a background thread per process (OUTBOX_DELIVERY="background", the default), so that no
+response waits on another server; in the committing thread once the commit is done
+("inline", for tests, and always outside a request: a command has no response to delay and
+may exit before a thread would finish); or not at all ("worker": only `flask outbox deliver`).
+Delivery never runs inside the committing transaction."""
 
 from __future__ import annotations
 
@@ -10,17 +12,17 @@ import os
 import queue
 import threading
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from ..models import OutboxMessage
 from . import delivery
+from .queue import WROTE
 
 log = logging.getLogger(__name__)
 
 _NEW_IDS = "outbox_new_ids"
-_WROTE = "wrote"
 
 
 class Courier:
@@ -54,8 +56,13 @@ class Courier:
 courier = Courier()
 
 
+def deliver_after_commit(session: Session, ids: list[int]) -> None:
+    """Hand these messages to delivery once the session's transaction commits."""
+    session.info.setdefault(_NEW_IDS, []).extend(ids)
+
+
 def _after_flush(session: Session, flush_context: object) -> None:
-    session.info[_WROTE] = True
+    session.info[WROTE] = True
     ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
     if ids:
         session.info.setdefault(_NEW_IDS, []).extend(ids)
@@ -63,19 +70,19 @@ def _after_flush(session: Session, flush_context: object) -> None:
 
 def _orm_write(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[_WROTE] = True
+        state.session.info[WROTE] = True
 
 
 def _after_commit(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+    session.info.pop(WROTE, None)
     ids = session.info.pop(_NEW_IDS, None)
     if not ids or not has_app_context():
         return
     app = current_app._get_current_object()
     mode = app.config["OUTBOX_DELIVERY"]
-    if mode == "background":
+    if mode == "background" and has_request_context():
         courier.submit(app, ids)
-    elif mode == "inline":
+    elif mode != "worker":
         try:
             delivery.deliver(ids)
         except Exception:  # the message stays in the outbox for the worker
@@ -83,7 +90,7 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+    session.info.pop(WROTE, None)
     session.info.pop(_NEW_IDS, None)
 
 

@@ -54,6 +54,8 @@ def upgrade():
     sa.Column('reason', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_verification'))
     )
+    with op.batch_alter_table('audit_verification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_verification_full'), ['full'], unique=False)
 
     # Rows written before keys existed carry the plain SHA-256 chain; `verify` accepts them
     # only up to AUDIT_UNKEYED_THROUGH (set it to the last id written before this upgrade).
@@ -69,6 +71,8 @@ def downgrade():
     remove_truncate_guard(op.get_bind())
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_column('key_id')
+    with op.batch_alter_table('audit_verification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_verification_full'))
     op.drop_table('audit_verification')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_message_status_due')
