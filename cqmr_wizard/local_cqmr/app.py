@@ -130,7 +130,7 @@ def create_app(settings: Settings) -> Flask:
     return app
 
 
-def _problem(status: int, title: str, detail: str):
+def _problem(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("local_cqmr/problem.html", title=title, detail=detail), status
 
 
