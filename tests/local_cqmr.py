@@ -1,16 +1,20 @@
 """The local CQMR for the tests (cqmr_wizard/local_cqmr): its SCIM service and relying party as a
 real subprocess on a loopback port, a SCIM client over HTTP for it, and a way to sign in there.
 
-Wiring it to a provider takes three steps, because the provider learns the CQMR's client (and
-its redirect URI, hence its port) when it starts:
+A provider learns the CQMR's client (and its redirect URI, hence its port) when it starts, and
+the wizard needs both addresses in its settings, so the ports are chosen first. `CqmrStack`
+does that: a provider and a CQMR whose addresses are known before anything starts.
 
-    cqmr = LocalCqmr(tmp_path / "cqmr", port=free_port())
-    provider = start_idp(redirect_uris=[...], env=cqmr.idp_env())
-    cqmr.start(provider)
+    stack = cqmr_stack                                     # the fixture; stopped afterwards
+    live = start_live_server(app_factory, tmp_path, stack.wizard_config())
+    stack.start(wizard_callbacks=[live("/sso/callback")])  # stack.idp, stack.cqmr
 
-The `local_cqmr` fixture does this once per session with a provider of its own
+By hand, with a provider of your own: `cqmr = LocalCqmr(dir, port=free_port())`, start the
+provider with `env=cqmr.idp_env()`, then `cqmr.start(provider)`.
+
+The `local_cqmr` fixture is such a CQMR for the whole session, wired to a provider of its own
 (`local_cqmr.idp`, which also accepts the Flask test client's callback); `start_local_cqmr`
-does it per test. `cqmr.wizard_config()` gives the wizard's settings for it.
+starts more per test (`wired=False`: the SCIM service alone).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .idp import TEST_CLIENT_CALLBACK, Idp
 
 ROOT = Path(__file__).resolve().parent.parent
 
-__all__ = ["LocalCqmr", "RequestsSCIMClient", "local_cqmr", "start_local_cqmr"]
+__all__ = ["CqmrStack", "LocalCqmr", "RequestsSCIMClient", "cqmr_stack", "local_cqmr", "start_local_cqmr"]
 
 
 class RequestsSCIMClient(BaseSyncSCIMClient):
@@ -75,7 +79,8 @@ class LocalCqmr:
         self.token = secrets.token_urlsafe(24)
         self.client_id = "cqmr-local-test"
         self.client_secret = secrets.token_urlsafe(24)
-        self.base_url = ""
+        # Known before start when the port is chosen, so the wizard can be configured first.
+        self.base_url = f"http://{host}:{port}" if port else ""
         self.idp: Idp | None = None
         self.process: subprocess.Popen | None = None
 
@@ -202,17 +207,53 @@ class LocalCqmr:
         return http.get(callback, timeout=10)
 
 
+class CqmrStack:
+    """A provider (`idp`) and a local CQMR (`cqmr`) on ports chosen before either starts."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.cqmr = LocalCqmr(workdir / "cqmr", port=free_port())
+        self.idp = Idp(workdir / "idp", redirect_uris=[], env=self.cqmr.idp_env())
+        self.idp_port = free_port()
+        self.issuer = f"http://127.0.0.1:{self.idp_port}"
+
+    def wizard_config(self, **overrides) -> dict[str, Any]:
+        """The wizard's single sign-on, "Go to CQMR" and provisioning settings for this stack."""
+        return {
+            "OIDC_ISSUER": self.issuer,
+            "OIDC_CLIENT_ID": self.idp.client_id,
+            "OIDC_CLIENT_SECRET": self.idp.client_secret,
+            **self.cqmr.wizard_config(**overrides),
+        }
+
+    def start(self, wizard_callbacks: list[str]) -> CqmrStack:
+        """Start the provider (accepting the wizard's callbacks), then the CQMR wired to it."""
+        self.idp.redirect_uris = wizard_callbacks
+        self.idp.start(port=self.idp_port)
+        assert self.idp.issuer == self.issuer
+        self.cqmr.start(self.idp)
+        return self
+
+    def stop(self) -> None:
+        self.cqmr.stop()
+        self.idp.stop()
+
+
 @pytest.fixture(scope="session")
 def local_cqmr(tmp_path_factory) -> Iterator[LocalCqmr]:
     """A local CQMR for the session, wired to a provider of its own (`local_cqmr.idp`)."""
-    workdir = tmp_path_factory.mktemp("local_cqmr")
-    cqmr = LocalCqmr(workdir / "cqmr", port=free_port())
-    provider = Idp(workdir / "idp", redirect_uris=[TEST_CLIENT_CALLBACK], env=cqmr.idp_env()).start()
+    stack = CqmrStack(tmp_path_factory.mktemp("local_cqmr"))
     try:
-        yield cqmr.start(provider)
+        yield stack.start([TEST_CLIENT_CALLBACK]).cqmr
     finally:
-        cqmr.stop()
-        provider.stop()
+        stack.stop()
+
+
+@pytest.fixture
+def cqmr_stack(tmp_path) -> Iterator[CqmrStack]:
+    """A provider and a local CQMR to start once the wizard's address is known; stopped afterwards."""
+    stack = CqmrStack(tmp_path / "cqmr_stack")
+    yield stack
+    stack.stop()
 
 
 @pytest.fixture

@@ -126,16 +126,15 @@ def create_app(settings: Settings) -> Flask:
         return redirect(url_for("home"))
 
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {SCIM_PREFIX: scim})
-    app.extensions["local_cqmr_scim"] = scim
     return app
 
 
-def _problem(status: int, title: str, detail: str):
+def _problem(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("local_cqmr/problem.html", title=title, detail=detail), status
 
 
 def _on_this_site(target: str | None, public_url: str) -> str:
-    """Return a path on this site for the target link, or the home page (no open redirect)."""
+    """Return the target link when it is on this site, else the home page (no open redirect)."""
     if not target:
         return "/"
     parts, ours = urlsplit(target), urlsplit(public_url)

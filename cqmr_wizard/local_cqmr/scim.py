@@ -3,11 +3,13 @@ refusing every request without the configured bearer token."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from pathlib import Path
 from typing import Any
 
-from scim2_models import Resource, ScimProvider
+from scim2_models import Resource, ScimProvider, UnauthorizedException
+from scim2_server.requests import ScimRequest
 from scim2_server.service import ScimService
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
 from scim2_server.utils import (
@@ -21,7 +23,19 @@ from .storage import FileStorage
 STORE_FILE = "scim-resources.json"
 
 
-def build_scim_app(data_dir: Path, token: str) -> BearerTokenApplication:
+class TokenApplication(BearerTokenApplication):
+    """scim2-server's bearer-token application, comparing the token in constant time."""
+
+    def check_auth(self, request: ScimRequest) -> None:
+        """Refuse a request without the bearer token (401 with WWW-Authenticate)."""
+        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not any(
+            hmac.compare_digest(token.encode(), known.encode()) for known in self.bearer_tokens
+        ):
+            raise UnauthorizedException
+
+
+def build_scim_app(data_dir: Path, token: str) -> TokenApplication:
     """Return the WSGI SCIM service (RFC 7643 User, enterprise extension and Group) for one token."""
     if not token:
         raise ValueError("the SCIM service needs a bearer token")
@@ -37,4 +51,4 @@ def build_scim_app(data_dir: Path, token: str) -> BearerTokenApplication:
         return service.get_model(service.get_resource_type(name))
 
     storage = FileStorage(data_dir / STORE_FILE, model_for)
-    return BearerTokenApplication(storage, provider, service=service, bearer_tokens=[token])
+    return TokenApplication(storage, provider, service=service, bearer_tokens=[token])
