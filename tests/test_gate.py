@@ -106,7 +106,12 @@ def build(app, *, skip: str | None = None, email: str | None = None) -> tuple:
                 org.ohp_org_name = "Willamette Valley Clinic"
                 if skip != "ohp_account":
                     db.session.add(
-                        OidcIdentity(user_id=user_id, issuer=ISSUER, subject=f"sub-{user_id}", email=email)
+                        OidcIdentity(
+                            user_id=user_id,
+                            issuer=app.config.get("OIDC_ISSUER") or ISSUER,
+                            subject=f"sub-{user_id}",
+                            email=email,
+                        )
                     )
                 db.session.commit()
         if skip not in ("org_agreements", "details") and "org_agreements" in REQUIRED:

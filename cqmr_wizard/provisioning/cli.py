@@ -52,7 +52,8 @@ def drift(active: bool, user_name: str, state: str, found) -> str | None:
 def sync_command() -> None:
     """Make the CQMR hold exactly the members who are ready, and print each change."""
     if not current_app.config.get("CQMR_SCIM_URL"):
-        raise click.ClickException("CQMR_SCIM_URL is not set: there is no CQMR to provision into.")
+        click.echo("Provisioning is off (CQMR_SCIM_URL is not set): nothing to compare.")
+        return
     reconcile(set(db.session.scalars(select(Organization.id))))
     db.session.commit()
     states = db.session.scalars(select(ProvisioningState).order_by(ProvisioningState.user_id)).all()
