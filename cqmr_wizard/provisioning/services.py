@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from .. import audit
@@ -54,6 +55,20 @@ def _queue(state: ProvisioningState) -> None:
     enqueue(KIND, {"user_id": state.user_id}, summary=f"CQMR user {state.user_name}: {what}")
 
 
+def _new_state(user_id: int, organization_id: int, user_name: str) -> ProvisioningState:
+    """Insert the person's row in a savepoint: a concurrent transaction may insert it first, and
+    then its row (visible once it commits) is the one to update."""
+    state = ProvisioningState(
+        user_id=user_id, organization_id=organization_id, user_name=user_name, desired_digest=""
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(state)
+    except IntegrityError:
+        state = db.session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
+    return state
+
+
 def reconcile(organization_ids: Collection[int]) -> list[ProvisioningState]:
     """Bring each member's wanted CQMR state in line with the gate; queue SCIM calls where it
     changed. Runs in the caller's transaction (the caller commits); returns what changed."""
@@ -77,10 +92,7 @@ def reconcile(organization_ids: Collection[int]) -> list[ProvisioningState]:
             scim_user(member.user, member.user_name, active=True, roles=member.roles),
             group_name(member.organization),
         )
-        state = states.get(user_id)
-        if state is None:
-            state = ProvisioningState(user_id=user_id, desired_digest="")
-            db.session.add(state)
+        state = states.get(user_id) or _new_state(user_id, member.organization.id, member.user_name)
         if state.desired_digest != wanted or state.organization_id != member.organization.id:
             state.organization_id = member.organization.id
             state.user_name = member.user_name
