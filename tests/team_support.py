@@ -36,9 +36,7 @@ def admin_with_org(
     user_id = make_user(app, email, full_name=name)
     org_id = make_organization(app, user_id, roles, legal_name=org_name)
     if agreements:
-        with app.app_context():
-            db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
-            db.session.commit()
+        connect_organization(app, org_id)
         link_onehealthport(app, user_id)
         sign_user_agreements(app, user_id)
     return user_id, org_id
@@ -137,3 +135,10 @@ def session_count(app, user_id: int) -> int:
 def user_id_of(app, email: str) -> int | None:
     with app.app_context():
         return db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+
+
+def connect_organization(app, org_id: int) -> None:
+    """The organization is connected to OneHealthPort, so its members can link their own accounts."""
+    with app.app_context():
+        db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
+        db.session.commit()

@@ -10,6 +10,7 @@ from .helpers import PASSWORD, csrf_from, make_user, page_text, sign_in, submit,
 from .team_support import (
     add_member,
     admin_with_org,
+    connect_organization,
     events,
     invite,
     membership_of,
@@ -63,16 +64,6 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     assert "User agreements" in text and "Two-step verification" in text
     for name in ("Organization administrator", "Authorized signer", "Data submitter", "Report viewer"):
         assert name in text
-
-
-def connect_organization(app, org_id: int) -> None:
-    """The organization is connected to OneHealthPort, so its members can link their own accounts."""
-    from cqmr_wizard.extensions import db
-    from cqmr_wizard.models import Organization
-
-    with app.app_context():
-        db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
-        db.session.commit()
 
 
 def cells(response, email: str) -> list[str]:
