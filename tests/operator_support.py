@@ -9,11 +9,12 @@ from datetime import timedelta
 from sqlalchemy import event, update
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organization, User
+from cqmr_wizard.models import Membership, MembershipRole, Organization, User
 from cqmr_wizard.models.base import utcnow
 
 from .agreement_helpers import sign_user_agreements
 from .helpers import csrf_from, enroll_mfa, make_user, sign_in
+from .team_support import link_onehealthport
 
 OPERATOR_EMAIL = "olive@cqmr.example.org"
 FULL_DETAILS = {
@@ -60,13 +61,6 @@ def add_member(app, org_id: int, user_id: int, roles: tuple[str, ...] = ()) -> N
         membership = Membership(organization_id=org_id, user_id=user_id)
         membership.role_rows.extend(MembershipRole(role=role) for role in roles)
         db.session.add(membership)
-        db.session.commit()
-
-
-def link_onehealthport(app, user_id: int, issuer: str = "https://ohp.test") -> None:
-    """Connect the person's own OneHealthPort account (subject "sub-<id>")."""
-    with app.app_context():
-        db.session.add(OidcIdentity(user_id=user_id, issuer=issuer, subject=f"sub-{user_id}"))
         db.session.commit()
 
 
