@@ -21,6 +21,7 @@ from .provisioning_support import (
     sign_user_agreement,
     state_of,
 )
+from .sso_support import connect
 
 
 @pytest.fixture
@@ -214,3 +215,20 @@ def test_operators_see_each_members_state_and_can_retry(app, cqmr):
         data={f"retry-{world['member']}-csrf_token": token},
     )
     assert other_org.status_code == 404
+
+
+def test_linking_ones_own_account_through_the_provider_provisions_at_once(app_factory, idp, cqmr):
+    """The last task done through the real OneHealthPort round trip (its link is written in a
+    savepoint): the person is in the CQMR when the callback's transaction commits."""
+    app = app_factory(
+        **idp.app_config(), **cqmr.wizard_config(CQMR_INITIATE_LOGIN_URI=None, CQMR_TARGET_LINK_URI=None)
+    )
+    ohp_org = idp.add_organization()
+    world = ready_organization(app, issuer=idp.issuer, link_people=False, ohp_org_id=ohp_org)
+    assert cqmr_user(cqmr, world["admin"]) is None
+    client = admin_client(app, world)
+    account = idp.add_account(organization=ohp_org)
+    assert connect(client, idp, account).status_code == 302
+    provisioned = cqmr_user(cqmr, world["admin"])
+    assert provisioned["userName"] == account["sub"] and provisioned["active"] is True
+    assert state_of(app, world["admin"]).state == "provisioned"

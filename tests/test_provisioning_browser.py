@@ -15,19 +15,29 @@ from .browser import start_live_server
 from .helpers import PASSWORD, free_port, stored_secret, totp_now
 from .idp import Idp
 from .local_cqmr import LocalCqmr
-from .provisioning_support import cqmr_user, membership_of, ready_organization
+from .provisioning_support import cqmr_user, membership_of, ready_organization, state_of
 
 pytestmark = pytest.mark.browser
 
 
-def wait_for(check, what: str, attempts: int = 150):
+def wait_for(check, what: str, explain=lambda: "", attempts: int = 150):
     """Poll the CQMR until `check()` holds: provisioning is delivered after commit, off the request."""
     for _ in range(attempts):
         result = check()
         if result:
             return result
         time.sleep(0.1)
-    pytest.fail(f"the CQMR never showed {what}")
+    pytest.fail(f"the CQMR never showed {what}: {explain()}")
+
+
+def outbox_rows(app) -> list[tuple]:
+    """The SCIM messages of the outbox, to explain a wait that ran out."""
+    from cqmr_wizard.extensions import db
+    from cqmr_wizard.models import OutboxMessage
+
+    with app.app_context():
+        messages = db.session.query(OutboxMessage).filter(OutboxMessage.kind == "scim")
+        return [(m.id, m.status, m.attempts, m.last_error) for m in messages]
 
 
 def sign_in(page, live, email: str) -> None:
@@ -61,7 +71,11 @@ def finish_and_go_to_cqmr(page, live, cqmr, person: dict) -> None:
     page.get_by_role("button", name="Sign in with OneHealthPort").click()
     provider_sign_in(page, person["account"], "Oregon CQMR onboarding")
     expect(page.locator("#status-ohp_account")).to_have_text("Completed")
-    wait_for(lambda: (cqmr_user(cqmr, person["id"]) or {}).get("active"), f"{person['email']} active")
+    wait_for(
+        lambda: (cqmr_user(cqmr, person["id"]) or {}).get("active"),
+        f"{person['email']} active",
+        lambda: (state_of(live.app, person["id"]), outbox_rows(live.app)),
+    )
     page.get_by_role("button", name="Go to CQMR").click()
     provider_sign_in(page, person["account"], "Oregon CQMR (local stand-in)")
     expect(page.locator("#signed-in")).to_have_text(person["expected"])

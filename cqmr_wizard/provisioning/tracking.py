@@ -123,7 +123,8 @@ def _bulk_statement(state: ORMExecuteState) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    if not _enabled() or session.info.get("provisioning_reconciling"):
+    # before_commit fires for a SAVEPOINT's release too: wait for the transaction's own commit.
+    if not _enabled() or session.info.get("provisioning_reconciling") or session.in_nested_transaction():
         return
     session.flush()  # what is still pending is part of this transaction too
     touched = session.info.pop(_KEY, None)
