@@ -32,6 +32,7 @@ SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "cqmr_bench_audit"
 CLIENTS = 8
 DURATION = 20.0  # seconds of load per run
+WARM_UP = 5.0  # seconds of the same load first, not counted (templates, pools, caches)
 SMTP_DELAYS = (0.0, 2.0)
 
 
@@ -134,9 +135,9 @@ def start_gunicorn(instance: Path) -> tuple[subprocess.Popen, str]:
     sys.exit("gunicorn did not start")
 
 
-def run_load(urls: list[str], tag: str) -> dict[str, float]:
-    """CLIENTS threads of failed sign-ins and one of sign-ups for DURATION seconds."""
-    stop = time.monotonic() + DURATION
+def run_load(urls: list[str], tag: str, duration: float = DURATION) -> dict[str, float]:
+    """CLIENTS threads of failed sign-ins and one of sign-ups for `duration` seconds."""
+    stop = time.monotonic() + duration
     latencies: list[float] = []
     lock = threading.Lock()
     signups = [0]
@@ -176,7 +177,7 @@ def run_load(urls: list[str], tag: str) -> dict[str, float]:
         thread.join()
     latencies.sort()
     return {
-        "writes_per_s": len(latencies) / DURATION,
+        "writes_per_s": len(latencies) / duration,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "sign_ups": signups[0],
@@ -190,7 +191,8 @@ def record_results(rows: list[tuple[float, dict[str, float]]], throughput: float
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: two gunicorn instances (2 workers x 4 threads each) on one",
         f"PostgreSQL database; {CLIENTS} clients sending failed sign-ins (audited writes) for {DURATION:.0f} s",
-        "each run, while one client signs people up (an audited write plus a mail each).",
+        f"each run (after {WARM_UP:.0f} s of warm-up), while one client signs people up (an audited write",
+        "plus a mail each).",
         "",
         "| SMTP answers | audited writes/s | p50 | p99 | sign-ups (mails) |",
         "| --- | --- | --- | --- | --- |",
@@ -202,7 +204,8 @@ def record_results(rows: list[tuple[float, dict[str, float]]], throughput: float
         )
     lines += [
         "",
-        f"Ratio, answering at once vs after 2 s: throughput {throughput:.2f}x, p99 {p99:.2f}x (target: both ≤ 1.2x).",
+        f"Ratio between the two runs (larger over smaller): throughput {throughput:.2f}x, p99 {p99:.2f}x "
+        "(target: both ≤ 1.2x).",
         f"Slow run: {slow['writes_per_s']:.1f} writes/s against {fast['writes_per_s']:.1f}.",
         "",
     ]
@@ -240,7 +243,9 @@ def main() -> None:
                         )
                     servers.append(start_gunicorn(instance))
                 try:
-                    rows.append((delay, run_load([url for _, url in servers], f"d{delay:.0f}")))
+                    urls = [url for _, url in servers]
+                    run_load(urls, f"warm{delay:.0f}", WARM_UP)
+                    rows.append((delay, run_load(urls, f"d{delay:.0f}")))
                     verified = subprocess.run(
                         [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "audit", "verify"],
                         cwd=ROOT,
@@ -257,14 +262,19 @@ def main() -> None:
     finally:
         sink.stop()
     fast, slow = rows[0][1], rows[1][1]
-    throughput = fast["writes_per_s"] / slow["writes_per_s"]
-    p99 = slow["p99_ms"] / fast["p99_ms"]
+    # Within 1.2x either way: the larger figure over the smaller one.
+    throughput = max(fast["writes_per_s"], slow["writes_per_s"]) / min(
+        fast["writes_per_s"], slow["writes_per_s"]
+    )
+    p99 = max(fast["p99_ms"], slow["p99_ms"]) / min(fast["p99_ms"], slow["p99_ms"])
     for delay, figures in rows:
         print(
             f"SMTP after {delay:.0f} s: {figures['writes_per_s']:.1f} audited writes/s, "
             f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, {figures['sign_ups']:.0f} sign-ups"
         )
-    print(f"ratio (at once vs after 2 s): throughput {throughput:.2f}x, p99 {p99:.2f}x  (target ≤ 1.2x)")
+    print(
+        f"ratio between the runs (larger/smaller): throughput {throughput:.2f}x, p99 {p99:.2f}x  (target ≤ 1.2x)"
+    )
     record_results(rows, throughput, p99)
 
 

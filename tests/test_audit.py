@@ -4,6 +4,7 @@ import json
 import threading
 import time
 
+import pytest
 from sqlalchemy import select, text
 
 from cqmr_wizard import audit
@@ -12,7 +13,9 @@ from cqmr_wizard.audit.keys import keys_by_id
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 
+from .conftest import ON_POSTGRES
 from .helpers import make_user, sign_in
+from .operator_support import make_org
 
 
 def all_events(app) -> list[AuditEvent]:
@@ -253,3 +256,49 @@ def test_event_types_may_be_given_as_a_string_enum(app):
         audit.record(EventType.SIGNED_IN)
         db.session.commit()
     assert [e.event_type for e in all_events(app)] == ["auth.signed_in"]
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks and the chain's advisory lock are PostgreSQL's")
+def test_an_audited_commit_never_deadlocks_with_a_transaction_that_locked_its_organization(app):
+    """Team changes lock their organization's row FOR UPDATE and then append audit events; an
+    event about that organization committed meanwhile must wait outside the chain lock."""
+    org_id = make_org(app, "Cascade Health")
+    found: dict[str, object] = {}
+
+    def commit_an_event() -> None:
+        try:
+            with app.app_context():
+                found["pid"] = db.session.scalar(text("SELECT pg_backend_pid()"))
+                audit.record("test.event", organization_id=org_id)
+                db.session.commit()
+        except BaseException as error:  # reported below
+            found["error"] = error
+
+    with app.app_context():
+        engine = db.engine
+    with engine.connect() as holder, engine.connect() as observer:
+        holder.execute(text("SELECT id FROM organization WHERE id = :id FOR UPDATE"), {"id": org_id})
+        writer = threading.Thread(target=commit_an_event)
+        writer.start()
+        deadline = time.monotonic() + 60
+        while "error" not in found:  # until the writer waits on a lock (the organization's row)
+            pid = found.get("pid")
+            state = (
+                pid
+                and observer.execute(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                ).scalar()
+            )
+            observer.rollback()
+            if state == "Lock":
+                break
+            assert time.monotonic() < deadline, "the writer never waited"
+            time.sleep(0.05)
+        holder.execute(
+            text(f"SELECT pg_advisory_xact_lock({audit.ADVISORY_LOCK})")
+        )  # as its own append would
+        holder.commit()
+    writer.join(60)
+    assert "error" not in found, found.get("error")
+    with app.app_context():
+        assert verify_chain().ok

@@ -78,7 +78,9 @@ def test_the_commands_without_server_name(app_factory, mailbox, tmp_path):
     stalled = make_org(app, "Quiet Clinic", members=1, inactive_days=30)
     sent = runner.invoke(args=["reminders", "send"])
     assert sent.exit_code == 0, sent.output
-    assert "1 sent" in sent.output and stalled
+    assert "1 sent" in sent.output
+    reminder = mailbox.last_to(f"m0-{stalled}@example.org").get_payload(decode=True).decode()
+    assert app.config["LINK_BASE_OUTSIDE_REQUESTS"] + "/tasks" in absolute_links(reminder)
 
     load_agreements(app)
     client = app.test_client()

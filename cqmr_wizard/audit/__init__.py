@@ -19,7 +19,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
-from ..models import AuditEvent
+from ..models import AuditEvent, Organization, User
 from ..models.base import utcnow
 from .chain import GENESIS_HASH, ChainResult, event_link, verify_chain
 from .checkpoints import write_checkpoint
@@ -68,8 +68,22 @@ def has_pending_events(session: Session) -> bool:
     return bool(session.info.get(_PENDING))
 
 
-def _lock_chain(session: Session) -> None:
+def _share_referenced_rows(session: Session, entries: list[AuditEvent]) -> None:
+    """Take now the key-share row locks that inserting the events would take under the chain
+    lock: waiting there on a row another transaction locked FOR UPDATE, which in turn waits
+    for the chain lock, would deadlock."""
+    users = {i for e in entries for i in (e.actor_id, e.subject_user_id) if i is not None}
+    organizations = {e.organization_id for e in entries if e.organization_id is not None}
+    for model, ids in ((User, users), (Organization, organizations)):
+        if ids:
+            session.execute(
+                select(model.id).where(model.id.in_(ids)).with_for_update(read=True, key_share=True)
+            )
+
+
+def _lock_chain(session: Session, entries: list[AuditEvent]) -> None:
     if session.get_bind().dialect.name == "postgresql":
+        _share_referenced_rows(session, entries)
         session.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})"))
     else:
         # SQLite: a write that changes nothing takes the database's write lock before the read.
@@ -81,7 +95,7 @@ def _append_pending(session: Session) -> None:
     if not pending:
         return
     session.flush()  # the caller's changes first: any wait on their row locks happens unlocked
-    _lock_chain(session)
+    _lock_chain(session, [entry for _, entry in pending])
     previous = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
     key_id, key = newest_key()
     for _, entry in pending:
