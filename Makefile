@@ -6,9 +6,10 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 5000
 IDP_PORT ?= 5556
+CQMR_PORT ?= 5557
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test system-deps assets migrate idp lint bench clean
+.PHONY: run test install install-test system-deps assets migrate idp local-cqmr lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -54,20 +55,44 @@ migrate: install
 # OIDC_ISSUER is set (a real provider), or DEV_IDP=0 (one configured in instance/config.py).
 DEV_IDP ?= $(if $(OIDC_ISSUER),0,1)
 IDP_ISSUER := http://$(HOST):$(IDP_PORT)
-IDP_ENV := IDP_REDIRECT_URIS=http://$(HOST):$(PORT)/sso/callback,http://localhost:$(PORT)/sso/callback
+LOCAL_CQMR_URL := http://$(HOST):$(CQMR_PORT)
+IDP_ENV := IDP_REDIRECT_URIS=http://$(HOST):$(PORT)/sso/callback,http://localhost:$(PORT)/sso/callback \
+	IDP_CQMR_REDIRECT_URIS=$(LOCAL_CQMR_URL)/callback
 DEV_SSO_ENV := OIDC_ISSUER=$(IDP_ISSUER) OIDC_CLIENT_ID=cqmr-wizard OIDC_CLIENT_SECRET=cqmr-dev-secret \
 	OHP_REGISTRATION_URL=$(IDP_ISSUER)/register
 
 idp: node_modules/.installed
 	$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT)
 
+# The local CQMR stand-in (cqmr_wizard/local_cqmr): its SCIM service at /scim/v2 and a relying
+# party of the local provider. `make run` starts it and points "Go to CQMR" and provisioning at it,
+# unless the local provider is off or a CQMR is configured (CQMR_INITIATE_LOGIN_URI, CQMR_URL or
+# CQMR_SCIM_URL set), or LOCAL_CQMR=0. Its users are kept in instance/local_cqmr.
+LOCAL_CQMR ?= $(if $(CQMR_INITIATE_LOGIN_URI)$(CQMR_URL)$(CQMR_SCIM_URL),0,1)
+LOCAL_CQMR_SCIM_TOKEN := cqmr-local-dev-scim-token
+LOCAL_CQMR_CMD := LOCAL_CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN) LOCAL_CQMR_ISSUER=$(IDP_ISSUER) \
+	LOCAL_CQMR_CLIENT_ID=cqmr-local LOCAL_CQMR_CLIENT_SECRET=cqmr-local-dev-secret \
+	LOCAL_CQMR_WIZARD_URL=http://$(HOST):$(PORT)/ \
+	$(PY) -m cqmr_wizard.local_cqmr --host $(HOST) --port $(CQMR_PORT) --data-dir instance/local_cqmr
+ifeq ($(DEV_IDP)$(LOCAL_CQMR),11)
+# Recursive (=) so that $$! reaches the shell.
+START_LOCAL_CQMR = @echo "CQMR stand-in: $(LOCAL_CQMR_URL)/ (SCIM 2.0 at $(LOCAL_CQMR_URL)/scim/v2)"
+RUN_LOCAL_CQMR = $(LOCAL_CQMR_CMD) & cqmr=$$!;
+DEV_CQMR_ENV := CQMR_INITIATE_LOGIN_URI=$(LOCAL_CQMR_URL)/login CQMR_TARGET_LINK_URI=$(LOCAL_CQMR_URL)/ \
+	CQMR_SCIM_URL=$(LOCAL_CQMR_URL)/scim/v2 CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN)
+endif
+
+local-cqmr: install
+	$(LOCAL_CQMR_CMD)
+
 run: migrate node_modules/.installed
 	@echo "CQMR onboarding wizard: http://$(HOST):$(PORT)/"
 ifeq ($(DEV_IDP),1)
 	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"
+	$(START_LOCAL_CQMR)
 	@$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT) & idp=$$!; \
-	trap 'kill $$idp 2>/dev/null' EXIT INT TERM; \
-	$(DEV_SSO_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
+	$(RUN_LOCAL_CQMR) trap 'kill $$idp $${cqmr:-} 2>/dev/null' EXIT INT TERM; \
+	$(DEV_SSO_ENV) $(DEV_CQMR_ENV) $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
 else
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
 endif

@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from . import models
     from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
     from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
+    from .provisioning import tracking  # noqa: F401  (readiness changes queue SCIM calls at commit)
     from .tasks.projection import install_projection
 
     db.init_app(app)
@@ -88,6 +89,7 @@ def register_sessions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .agreements import bp as agreements_bp
     from .auth import bp as auth_bp
     from .gate import bp as gate_bp
@@ -110,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(operators_bp)
     app.register_blueprint(training_bp)
     app.register_blueprint(agreements_bp)
+    app.register_blueprint(account_bp)
     configure_sso(app)
 
 
@@ -130,6 +133,7 @@ def register_commands(app: Flask) -> None:
     from .mfa.cli import mfa_cli
     from .operators.cli import operators_cli
     from .outbox.cli import outbox_cli
+    from .provisioning.cli import provisioning_cli
     from .reminders import reminders_cli
     from .server_sessions import purge_sessions_command
     from .tasks.cli import progress_cli
@@ -138,6 +142,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(mfa_cli)
     app.cli.add_command(operators_cli)
+    app.cli.add_command(provisioning_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(reminders_cli)
     app.cli.add_command(purge_sessions_command)

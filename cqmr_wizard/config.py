@@ -140,6 +140,10 @@ DEFAULTS: dict[str, Any] = {
     "AGENCY_URL": "https://www.oregon.gov/oha/",
     "PRIVACY_URL": "https://www.oregon.gov/pages/terms-and-conditions.aspx",
     "ACCESSIBILITY_URL": "https://www.oregon.gov/pages/accessibility.aspx",
+    # Provisioning into the CQMR (SCIM 2.0); unset CQMR_SCIM_URL turns provisioning off.
+    "CQMR_SCIM_URL": None,
+    "CQMR_SCIM_TOKEN": None,
+    "CQMR_SCIM_TIMEOUT": 10,  # seconds for each SCIM call
 }
 
 # Settings that may come from the environment, with how to read them.
@@ -179,6 +183,9 @@ ENV_SETTINGS: dict[str, Any] = {
     "CQMR_INITIATE_LOGIN_URI": str,
     "CQMR_TARGET_LINK_URI": str,
     "CQMR_URL": str,
+    "CQMR_SCIM_URL": str,
+    "CQMR_SCIM_TOKEN": str,
+    "CQMR_SCIM_TIMEOUT": int,
     "AGREEMENT_UPLOAD_MAX_BYTES": int,
     "PROGRAM_CONTACT_EMAIL": str,
     "PROGRAM_CONTACT_PHONE": str,
@@ -293,6 +300,11 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
                     f"OIDC_ISSUER is set, so CQMR_ENV=production requires {key}: set it in the "
                     "environment or in instance/config.py."
                 )
+    if app.config.get("CQMR_SCIM_URL") and not app.config.get("CQMR_SCIM_TOKEN"):
+        raise ConfigurationError(
+            "CQMR_SCIM_URL is set, so CQMR_SCIM_TOKEN is required: the CQMR's SCIM service "
+            "accepts only calls carrying its bearer token."
+        )
     if app.config.get("CQMR_INITIATE_LOGIN_URI") and not issuer:
         raise ConfigurationError(
             "CQMR_INITIATE_LOGIN_URI needs OIDC_ISSUER: the CQMR is told which provider to use."
@@ -303,6 +315,7 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
         "CQMR_INITIATE_LOGIN_URI",
         "CQMR_TARGET_LINK_URI",
         "CQMR_URL",
+        "CQMR_SCIM_URL",
         "OHP_REGISTRATION_URL",
     ):
         value = app.config.get(key)

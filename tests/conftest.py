@@ -220,3 +220,4 @@ def pytest_runtest_makereport(item, call):
 
 from .browser import _stop_live_servers, chromium, live_server, page  # noqa: E402,F401
 from .idp import idp, start_idp  # noqa: E402,F401
+from .local_cqmr import cqmr_stack, local_cqmr, start_local_cqmr  # noqa: E402,F401

@@ -14,6 +14,7 @@ from cqmr_wizard.models.base import utcnow
 
 from .agreement_helpers import sign_user_agreements
 from .helpers import csrf_from, enroll_mfa, make_user, sign_in
+from .team_support import link_onehealthport
 
 OPERATOR_EMAIL = "olive@cqmr.example.org"
 FULL_DETAILS = {
@@ -103,6 +104,7 @@ def make_org(
     for user_id in user_ids[:ready]:
         enroll_mfa(app, user_id)
         sign_user_agreements(app, user_id)
+        link_onehealthport(app, user_id)
     return org_id
 
 

@@ -6,7 +6,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import AuditEvent, Invitation, Membership, MembershipRole, User, WebSession
+from cqmr_wizard.models import (
+    AuditEvent,
+    Invitation,
+    Membership,
+    MembershipRole,
+    OidcIdentity,
+    Organization,
+    User,
+    WebSession,
+)
 
 from .agreement_helpers import sign_user_agreements
 from .helpers import make_organization, make_user, sign_in, submit
@@ -22,10 +31,13 @@ def admin_with_org(
     agreements: bool = False,
 ) -> tuple[int, int]:
     """A user with both factors set up who administers a new organization: (user id, org id).
-    With `agreements`, they have signed their own user agreements too, so they are ready."""
+    With `agreements`, the organization is connected to OneHealthPort and they have linked
+    their own account and signed their own user agreements too, so they are ready."""
     user_id = make_user(app, email, full_name=name)
     org_id = make_organization(app, user_id, roles, legal_name=org_name)
     if agreements:
+        connect_organization(app, org_id)
+        link_onehealthport(app, user_id)
         sign_user_agreements(app, user_id)
     return user_id, org_id
 
@@ -40,8 +52,10 @@ def add_member(
     mfa: bool = True,
     verified: bool = True,
     agreements: bool = False,
+    linked: bool = False,
 ) -> int:
-    """A member of `org_id`; returns the membership id."""
+    """A member of `org_id` (with `linked`, their own OneHealthPort account is connected);
+    returns the membership id."""
     user_id = make_user(app, email, full_name=name or email.split("@")[0].title(), mfa=mfa, verified=verified)
     with app.app_context():
         membership = Membership(organization_id=org_id, user_id=user_id)
@@ -49,9 +63,18 @@ def add_member(
         db.session.add(membership)
         db.session.commit()
         membership_id = membership.id
+    if linked:
+        link_onehealthport(app, user_id)
     if agreements:
         sign_user_agreements(app, user_id)
     return membership_id
+
+
+def link_onehealthport(app, user_id: int) -> None:
+    """Connect the person's own OneHealthPort account (subject "sub-<id>")."""
+    with app.app_context():
+        db.session.add(OidcIdentity(user_id=user_id, issuer="https://ohp.test", subject=f"sub-{user_id}"))
+        db.session.commit()
 
 
 def signed_in(app, email: str):
@@ -112,3 +135,10 @@ def session_count(app, user_id: int) -> int:
 def user_id_of(app, email: str) -> int | None:
     with app.app_context():
         return db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+
+
+def connect_organization(app, org_id: int) -> None:
+    """The organization is connected to OneHealthPort, so its members can link their own accounts."""
+    with app.app_context():
+        db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
+        db.session.commit()

@@ -82,6 +82,7 @@ def build(app, *, skip: str | None = None, email: str | None = None) -> tuple:
         "details",
         "team",
         "mfa",
+        "ohp_account",
         "org_agreements",
         "user_agreements",
     }
@@ -103,9 +104,15 @@ def build(app, *, skip: str | None = None, email: str | None = None) -> tuple:
                 org = db.session.get(Organization, org_id)
                 org.ohp_org_id = f"OHP-{secrets.token_hex(4)}"
                 org.ohp_org_name = "Willamette Valley Clinic"
-                db.session.add(
-                    OidcIdentity(user_id=user_id, issuer=ISSUER, subject=f"sub-{user_id}", email=email)
-                )
+                if skip != "ohp_account":
+                    db.session.add(
+                        OidcIdentity(
+                            user_id=user_id,
+                            issuer=app.config.get("OIDC_ISSUER") or ISSUER,
+                            subject=f"sub-{user_id}",
+                            email=email,
+                        )
+                    )
                 db.session.commit()
         if skip not in ("org_agreements", "details") and "org_agreements" in REQUIRED:
             sign_organization_agreements(app, user_id, org_id)
@@ -133,9 +140,8 @@ def test_the_gate_refuses_while_a_required_task_is_not_complete(app, missing):
         assert task_status(client.get("/tasks"), "eligibility") == "Not started"
         assert audit_events(app, "gate.redirected") == []
         return
-    expected = {missing} | (
-        {"org_agreements"} if missing == "details" and "org_agreements" in REQUIRED else set()
-    )
+    # A task that depends on the skipped one cannot start either.
+    expected = {missing} | {t.key for t in TASKS if t.required and missing in t.depends_on}
     page = client.get(GATE)
     assert page.status_code == 403
     assert missing_rows(page) == expected

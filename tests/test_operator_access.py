@@ -31,6 +31,7 @@ OPERATOR_POSTS = [
     "/operator/organizations/{org}/suspend",
     "/operator/organizations/{org}/reactivate",
     "/operator/organizations/{org}/members/{user}/reset-second-factor",
+    "/operator/organizations/{org}/members/{user}/provisioning/retry",
     "/operator/organizations/{org}/uploads/1/verify",
     "/operator/organizations/{org}/uploads/1/reject",
     "/operator/training",

@@ -28,7 +28,7 @@ def events(app, event_type: str) -> list[AuditEvent]:
 
 
 def test_shows_members_roles_readiness_and_tasks(app):
-    org_id = make_org(app, "Cascade Health", members=3, ready=1, tax_id="12-3456789")
+    org_id = make_org(app, "Cascade Health", members=3, ready=1, tax_id="12-3456789", ohp_org_id="OHP-C")
     client = operator_client(app)
     response = client.get(f"/operator/organizations/{org_id}")
     assert response.status_code == 200

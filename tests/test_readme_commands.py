@@ -47,6 +47,7 @@ COMMANDS = {
     ("audit", "verify"): [],
     ("audit", "seal"): [],
     ("audit", "checkpoint"): [],
+    ("provisioning", "sync"): [],
 }
 
 

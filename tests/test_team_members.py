@@ -10,6 +10,7 @@ from .helpers import PASSWORD, csrf_from, make_user, page_text, sign_in, submit,
 from .team_support import (
     add_member,
     admin_with_org,
+    connect_organization,
     events,
     invite,
     membership_of,
@@ -31,7 +32,16 @@ def team_rows(response) -> dict[str, str]:
 
 def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, mailbox):
     _, org = admin_with_org(app)
-    add_member(app, org, "ready@alpha.example.org", ("signer", "viewer"), name="Rita Ready", agreements=True)
+    connect_organization(app, org)
+    add_member(
+        app,
+        org,
+        "ready@alpha.example.org",
+        ("signer", "viewer"),
+        name="Rita Ready",
+        agreements=True,
+        linked=True,
+    )
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("viewer",))
@@ -40,7 +50,7 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     rows = team_rows(response)
     assert "Authorized signer, Report viewer" in rows["ready@alpha.example.org"]
     # Email verified, OneHealthPort, two-step verification, user agreements, status.
-    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "No", "Completed", "Completed", "Ready"]
+    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "Yes", "Completed", "Completed", "Ready"]
     assert cells(response, "nomfa@alpha.example.org")[1:] == [
         "Yes",
         "No",
@@ -104,7 +114,9 @@ def test_readiness_columns_show_email_sso_mfa_and_agreements(app):
 
 def test_filters_by_role_readiness_and_text(app, mailbox):
     _, org = admin_with_org(app, agreements=True)
-    add_member(app, org, "ready@alpha.example.org", ("signer",), name="Rita Ready", agreements=True)
+    add_member(
+        app, org, "ready@alpha.example.org", ("signer",), name="Rita Ready", agreements=True, linked=True
+    )
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("signer",))

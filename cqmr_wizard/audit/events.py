@@ -114,6 +114,10 @@ class AuditEventType(StrEnum):
     OPERATOR_ORGANIZATION_REACTIVATED = "operator.organization_reactivated", "Organization reactivated"
     OUTBOX_RETRIED = "outbox.retried", "Undelivered messages sent again by an operator"
 
+    # Provisioning into the CQMR
+    PROVISIONING_RETRIED = "provisioning.retried", "CQMR access update sent again by an operator"
+    PROVISIONING_SYNCED = "provisioning.synced", "CQMR users compared and repaired"
+
 
 def label(event_type: str) -> str:
     """The plain-language label of a stored event type (the code itself for an unknown one)."""

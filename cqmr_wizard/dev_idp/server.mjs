@@ -9,6 +9,8 @@
 //   IDP_PORT, IDP_HOST            where to listen (port 0 picks a free one)
 //   IDP_ISSUER                    issuer identifier (default http://HOST:PORT)
 //   IDP_CLIENT_ID / IDP_CLIENT_SECRET / IDP_REDIRECT_URIS (comma-separated)
+//   IDP_CQMR_CLIENT_ID / IDP_CQMR_CLIENT_SECRET / IDP_CQMR_REDIRECT_URIS
+//                                 the second client: the local CQMR (cqmr_wizard/local_cqmr)
 //   IDP_ACCOUNTS                  path of the accounts file (re-read on every use)
 //   IDP_ID_TOKEN_TTL              ID token lifetime in seconds (default 600)
 //   IDP_CLOCK_SKEW_SECONDS        pretend the provider's clock is off by this much (tests expiry)
@@ -217,10 +219,11 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-const redirectUris = (env.IDP_REDIRECT_URIS || 'http://127.0.0.1:5000/sso/callback,http://localhost:5000/sso/callback')
-  .split(',').map((u) => u.trim()).filter(Boolean);
-// Browsers apply form-action to the redirects after a POST, which end at the client.
-const formTargets = ["'self'", ...new Set(redirectUris.map((u) => new URL(u).origin))].join(' ');
+const uriList = (value) => value.split(',').map((u) => u.trim()).filter(Boolean);
+const redirectUris = uriList(env.IDP_REDIRECT_URIS || 'http://127.0.0.1:5000/sso/callback,http://localhost:5000/sso/callback');
+const cqmrRedirectUris = uriList(env.IDP_CQMR_REDIRECT_URIS || 'http://127.0.0.1:5557/callback,http://localhost:5557/callback');
+// Browsers apply form-action to the redirects after a POST, which end at the clients.
+const formTargets = ["'self'", ...new Set([...redirectUris, ...cqmrRedirectUris].map((u) => new URL(u).origin))].join(' ');
 
 function send(res, status, html) {
   res.writeHead(status, {
@@ -300,7 +303,16 @@ function buildProvider(issuer) {
       grant_types: ['authorization_code'],
       token_endpoint_auth_method: clientAuthMethod,
       ...(env.IDP_CLIENT_JWKS ? { jwks: JSON.parse(env.IDP_CLIENT_JWKS) } : {}),
-    }],
+    // The local CQMR's client authenticates as the provider's one method allows it: with its secret.
+    }, ...(clientAuthMethod === 'private_key_jwt' ? [] : [{
+      client_id: env.IDP_CQMR_CLIENT_ID || 'cqmr-local',
+      client_secret: env.IDP_CQMR_CLIENT_SECRET || 'cqmr-local-dev-secret',
+      client_name: 'Oregon CQMR (local stand-in)',
+      redirect_uris: cqmrRedirectUris,
+      response_types: ['code'],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: clientAuthMethod,
+    }])],
     clientAuthMethods: [clientAuthMethod],
     responseTypes: ['code'],
     pkce: { methods: ['S256'], required: () => true },

@@ -13,7 +13,7 @@ from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
-from ..tasks import TASKS, load_facts, task_statuses
+from ..tasks import TASKS, Facts, load_facts, task_statuses
 from ..tasks.engine import missing_required
 
 
@@ -37,9 +37,8 @@ class GateNotConfigured(Exception):
     """No CQMR address is configured."""
 
 
-def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
-    """The required tasks not yet complete, for the organization and for this person."""
-    facts = load_facts(user, membership)
+def blocking(facts: Facts, membership: Membership) -> list[MissingTask]:
+    """What keeps this member out of the CQMR, from their facts alone (provisioning asks too)."""
     missing = []
     if facts.organization is not None and facts.organization.suspended:
         reason = membership.organization.suspension_reason or "no reason recorded"
@@ -59,7 +58,22 @@ def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
         else:
             who = state.task.done_by[0].upper() + state.task.done_by[1:]
         missing.append(MissingTask(state.task.key, state.task.title, state.status.value, who))
+    if not membership.roles:
+        # The CQMR grants access by role: someone whose last role was taken away has none.
+        missing.append(
+            MissingTask(
+                "role",
+                "Be given a role in your organization",
+                "Not started",
+                "Your organization's administrator",
+            )
+        )
     return missing
+
+
+def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:
+    """The required tasks not yet complete, for the organization and for this person."""
+    return blocking(load_facts(user, membership), membership)
 
 
 def destination(user: User) -> str:
@@ -67,11 +81,12 @@ def destination(user: User) -> str:
     config = current_app.config
     initiate = config.get("CQMR_INITIATE_LOGIN_URI")
     if initiate:
-        identity = identity_for(user.id, config["OIDC_ISSUER"]) if config.get("OIDC_ISSUER") else None
-        params = {
-            "iss": config.get("OIDC_ISSUER") or "",
-            "login_hint": identity.subject if identity else user.email,
-        }
+        # The CQMR knows the person by their own OneHealthPort subject, never by their email:
+        # an email would name whoever holds that address at OneHealthPort.
+        identity = identity_for(user.id, config["OIDC_ISSUER"])
+        params = {"iss": config["OIDC_ISSUER"]}
+        if identity is not None:
+            params["login_hint"] = identity.subject
         if config.get("CQMR_TARGET_LINK_URI"):
             params["target_link_uri"] = config["CQMR_TARGET_LINK_URI"]
         parts = urlsplit(initiate)

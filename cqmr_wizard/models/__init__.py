@@ -16,6 +16,7 @@ from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
 from .outbox import OutboxMessage
 from .progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
+from .provisioning import ProvisioningState
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
@@ -44,6 +45,7 @@ __all__ = [
     "RateLimitCounter",
     "OrganizationProgress",
     "OrganizationTaskStatus",
+    "ProvisioningState",
     "RecoveryCode",
     "ReminderLog",
     "SignInThrottle",

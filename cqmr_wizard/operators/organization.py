@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from .. import audit
@@ -15,6 +15,7 @@ from ..mfa import services as mfa_services
 from ..mfa.forms import ReauthenticateForm
 from ..models import Membership, Organization
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
+from ..provisioning import services as provisioning
 from ..views import add_error, pdf_download
 from . import bp, services
 from .forms import SuspendForm
@@ -33,6 +34,8 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         suspend_form=suspend_form or SuspendForm(),
         reactivate_form=ConfirmForm(prefix="reactivate"),
         verify_form=ConfirmForm,
+        provisioning=provisioning.states_with_people(org_id),
+        scim_enabled=bool(current_app.config.get("CQMR_SCIM_URL")),
         roles=ROLES,
         eligibility=ELIGIBILITY_CHOICES,
         types=ORGANIZATION_TYPES,
@@ -125,6 +128,19 @@ def reset_second_factor(org_id: int, user_id: int):
         )
         return redirect(url_for("operators.organization", org_id=org_id, _anchor="members"))
     return render_reset(membership, form, 400 if form.errors else 200)
+
+
+@bp.route("/organizations/<int:org_id>/members/<int:user_id>/provisioning/retry", methods=["POST"])
+@allow(Access.OPERATOR)
+def retry_provisioning(org_id: int, user_id: int):
+    """Send a member's state to the CQMR again (after fixing what made it fail)."""
+    if not ConfirmForm(prefix=f"retry-{user_id}").validate_on_submit():
+        abort(400)
+    state = provisioning.retry(current_user, org_id, user_id)
+    if state is None:
+        abort(404)
+    flash(f"{state.user.full_name}'s CQMR account will be updated again in a moment.", "success")
+    return redirect(url_for("operators.organization", org_id=org_id, _anchor="provisioning"))
 
 
 @bp.route(

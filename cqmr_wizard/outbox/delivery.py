@@ -23,11 +23,13 @@ from ..mail import deliver_mail
 from ..models import OutboxMessage
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SENT
+from ..provisioning.scim import deliver as deliver_scim
 
 log = logging.getLogger(__name__)
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "mail": deliver_mail,
+    "scim": deliver_scim,
 }
 
 

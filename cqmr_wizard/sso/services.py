@@ -213,8 +213,8 @@ def user_for_sign_in(verified: VerifiedIdentity) -> User:
             "not_linked",
             401,
             "This OneHealthPort account is not connected to a CQMR onboarding account yet. "
-            "Sign in with your email address and password, then connect OneHealthPort "
-            "from your task list.",
+            "Sign in with your email address and password to connect it: it takes one "
+            "more OneHealthPort sign-in.",
             issuer=verified.issuer,
             subject=verified.subject,
         )

@@ -27,7 +27,7 @@ TITLES = {
 RETRY = {"sign_in": "auth.sign_in", "connect": "sso.connect", "unlink": "sso.unlink"}
 
 
-def problem_page(purpose: str | None, status: int, message: str):
+def problem_page(purpose: str | None, status: int, message: str, reason: str | None = None):
     """A clear page for a sign-in that did not work."""
     retry = RETRY.get(purpose or "")
     return render_template(
@@ -35,6 +35,8 @@ def problem_page(purpose: str | None, status: int, message: str):
         title=TITLES.get(purpose or "", "Single sign-on did not work"),
         message=message,
         retry=url_for(retry) if retry else None,
+        # An account that is not linked yet gets the way to link it, through password sign-in.
+        connect=url_for("sso.connect") if reason == "not_linked" else None,
         code=status,
     ), status
 
@@ -109,7 +111,7 @@ def callback():
     except SsoError as error:
         return failed(error, purpose)
     except services.Refused as refused:
-        return problem_page(purpose, refused.status, refused.message)
+        return problem_page(purpose, refused.status, refused.message, refused.reason)
 
 
 def _signed_in(flow: dict, verified: provider.VerifiedIdentity):

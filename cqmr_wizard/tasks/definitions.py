@@ -50,6 +50,10 @@ def mfa_progress(facts: Facts) -> Status:
     return Status.NOT_STARTED
 
 
+def ohp_account_progress(facts: Facts) -> Status:
+    return Status.COMPLETED if facts.sso_linked else Status.NOT_STARTED
+
+
 def training_progress(facts: Facts) -> Status:
     """Completed when every published item was reviewed by a member it is meant for; with
     nothing published there is nothing to complete."""
@@ -158,6 +162,15 @@ TASKS: list[TaskDefinition] = [
         progress=mfa_progress,
         endpoint="mfa.manage",
         hint="Protect your account with an authenticator app on your phone, and save your recovery codes.",
+    ),
+    TaskDefinition(
+        key="ohp_account",
+        title="Connect your OneHealthPort account",
+        scope="user",
+        progress=ohp_account_progress,
+        endpoint="sso.connect",
+        hint="Sign in once with your own OneHealthPort account: the CQMR knows you by it.",
+        depends_on=("onehealthport",),
     ),
     TaskDefinition(
         key="training",

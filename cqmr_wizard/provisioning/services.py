@@ -1,0 +1,144 @@
+"""Recording what the CQMR should hold for each member, and queueing the SCIM calls that get it there."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+
+from .. import audit
+from ..audit.events import AuditEventType
+from ..extensions import db
+from ..models import Membership, ProvisioningState, User
+from ..models.base import utcnow
+from ..models.provisioning import PENDING
+from ..outbox.queue import enqueue
+from .readiness import digest, group_name, ready_members, scim_user
+from .tracking import Touched
+
+KIND = "scim"
+
+
+def affected_organizations(touched: Touched) -> set[int]:
+    """The organizations whose members' readiness the touched rows may have moved."""
+    orgs = set(touched.organizations)
+    if touched.users:
+        users = list(touched.users)
+        orgs.update(
+            db.session.scalars(select(Membership.organization_id).where(Membership.user_id.in_(users)))
+        )
+        orgs.update(
+            db.session.scalars(
+                select(ProvisioningState.organization_id).where(ProvisioningState.user_id.in_(users))
+            )
+        )
+    if touched.memberships:
+        orgs.update(
+            db.session.scalars(
+                select(Membership.organization_id).where(Membership.id.in_(list(touched.memberships)))
+            )
+        )
+    if touched.everyone_provisioned:
+        orgs.update(
+            db.session.scalars(
+                select(ProvisioningState.organization_id).where(ProvisioningState.desired_active).distinct()
+            )
+        )
+    return orgs
+
+
+def _queue(state: ProvisioningState) -> None:
+    state.state = PENDING
+    state.changed_at = utcnow()
+    what = "activate" if state.desired_active else "deactivate"
+    enqueue(KIND, {"user_id": state.user_id}, summary=f"CQMR user {state.user_name}: {what}")
+
+
+def _new_state(user_id: int, organization_id: int, user_name: str) -> ProvisioningState:
+    """Insert the person's row in a savepoint: a concurrent transaction may insert it first, and
+    then its row (visible once it commits) is the one to update."""
+    state = ProvisioningState(
+        user_id=user_id, organization_id=organization_id, user_name=user_name, desired_digest=""
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(state)
+    except IntegrityError:
+        state = db.session.scalar(select(ProvisioningState).where(ProvisioningState.user_id == user_id))
+    return state
+
+
+def reconcile(organization_ids: Collection[int]) -> list[ProvisioningState]:
+    """Bring each member's wanted CQMR state in line with the gate; queue SCIM calls where it
+    changed. Runs in the caller's transaction (the caller commits); returns what changed."""
+    if not organization_ids:
+        return []
+    ready = ready_members(organization_ids)
+    states = {
+        s.user_id: s
+        for s in db.session.scalars(
+            select(ProvisioningState).where(
+                or_(
+                    ProvisioningState.organization_id.in_(list(organization_ids)),
+                    ProvisioningState.user_id.in_(list(ready)),
+                )
+            )
+        )
+    }
+    changed = []
+    for user_id, member in ready.items():
+        wanted = digest(
+            scim_user(member.user, member.user_name, active=True, roles=member.roles),
+            group_name(member.organization),
+        )
+        state = states.get(user_id) or _new_state(user_id, member.organization.id, member.user_name)
+        if state.desired_digest != wanted or state.organization_id != member.organization.id:
+            state.organization_id = member.organization.id
+            state.user_name = member.user_name
+            state.desired_active = True
+            state.desired_digest = wanted
+            changed.append(state)
+    for user_id, state in states.items():
+        if user_id not in ready and state.desired_active:
+            state.desired_active = False
+            state.desired_digest = digest({"userName": state.user_name, "active": False}, "")
+            changed.append(state)
+    for state in changed:
+        _queue(state)
+    return changed
+
+
+def states_with_people(organization_id: int) -> list[ProvisioningState]:
+    """Every provisioning state of this organization with its person, by name (one query)."""
+    return list(
+        db.session.scalars(
+            select(ProvisioningState)
+            .join(User, User.id == ProvisioningState.user_id)
+            .options(contains_eager(ProvisioningState.user))
+            .where(ProvisioningState.organization_id == organization_id)
+            .order_by(User.full_name, User.id)
+        )
+    )
+
+
+def retry(operator: User, organization_id: int, user_id: int) -> ProvisioningState | None:
+    """Queue this member's SCIM calls again (an operator's retry); audited. None if unknown."""
+    state = db.session.scalar(
+        select(ProvisioningState).where(
+            ProvisioningState.organization_id == organization_id, ProvisioningState.user_id == user_id
+        )
+    )
+    if state is None:
+        return None
+    _queue(state)
+    audit.record(
+        AuditEventType.PROVISIONING_RETRIED,
+        actor_id=operator.id,
+        organization_id=organization_id,
+        subject_user_id=user_id,
+        details={"desired_active": state.desired_active, "last_error": state.last_error},
+    )
+    db.session.commit()
+    return state
