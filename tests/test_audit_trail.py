@@ -115,10 +115,11 @@ def test_the_console_names_events_in_plain_language(app):
         db.session.commit()
     client = operator_client(app)
     html = client.get("/operator/audit").get_data(as_text=True)
-    assert '<th scope="row">Invitation sent</th>' in html
-    assert '<th scope="row">invitation.created</th>' not in html
+    event_cell = '<th scope="row" data-label="Event" class="cqmr-event-cell">'
+    assert f"{event_cell}Invitation sent</th>" in html
+    assert f"{event_cell}invitation.created</th>" not in html
     assert '<option value="invitation.created">Invitation sent</option>' in html
-    assert '<th scope="row">test.unknown</th>' in html  # a type the code does not know keeps its code
+    assert f"{event_cell}test.unknown</th>" in html  # a type the code does not know keeps its code
     page = page_text(client.get(f"/operator/organizations/{org_id}"))
     assert "Organization answer saved" in page and "onboarding.answer_saved" not in page
 

@@ -257,7 +257,8 @@ def test_a_suspended_organization_cannot_use_the_gate_and_sees_why(app):
         org.suspended_at = utcnow()
         org.suspension_reason = "agreement under legal review"
         db.session.commit()
-    response = submit(client, GATE, {}, page="/tasks")
+    assert "Go to CQMR</button>" not in client.get("/tasks").get_data(as_text=True)
+    response = forge(client, GATE, {}, page="/tasks")  # a page opened before the suspension
     assert response.status_code == 403
     assert missing_rows(response) == {"suspended"}
     assert "agreement under legal review" in page_text(response)

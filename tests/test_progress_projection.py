@@ -141,7 +141,7 @@ def test_verify_names_each_difference_and_rebuild_repairs_them(app):
 def test_a_new_agreement_version_reopens_everyones_task_in_the_lists(app):
     load_agreements(app)
     _, org_id = admin_with_org(app, "ada@willow.example.org", org_name="Willow", agreements=True)
-    add_member(app, org_id, "max@willow.example.org", agreements=True)
+    add_member(app, org_id, "max@willow.example.org", agreements=True, linked=True)
     admin = signed_in(app, "ada@willow.example.org")
     assert readiness(admin) == {"ada@willow.example.org": "Ready", "max@willow.example.org": "Ready"}
     publish_new_version(app, "aua")

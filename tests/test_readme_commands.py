@@ -48,6 +48,8 @@ COMMANDS = {
     ("audit", "seal"): [],
     ("audit", "checkpoint"): [],
     ("provisioning", "sync"): [],
+    ("progress", "rebuild"): [],
+    ("progress", "verify"): [],
 }
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..gate.services import blocking
-from ..models import OidcIdentity, Organization, User
+from ..models import Membership, OidcIdentity, Organization, User
 from ..models.organizations import ROLES
-from ..tasks.bulk import member_facts_bulk, organization_facts_bulk
+from ..tasks.facts import organizations_facts, people_facts
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,19 @@ def ready_members(organization_ids: Collection[int]) -> dict[int, ReadyMember]:
     if not organization_ids:
         return {}
     orgs = db.session.scalars(select(Organization).where(Organization.id.in_(list(organization_ids)))).all()
-    members = member_facts_bulk(organization_facts_bulk(orgs))
-    ready = [m for group in members.values() for m in group if not blocking(m.facts, m.membership)]
-    subjects = identity_subjects([m.user.id for m in ready])
+    memberships = db.session.scalars(
+        select(Membership)
+        .options(joinedload(Membership.user), selectinload(Membership.role_rows))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id.in_([org.id for org in orgs]), User.deactivated_at.is_(None))
+    ).all()
+    facts = people_facts([m.user_id for m in memberships], organizations_facts(orgs))
+    ready = [m for m in memberships if not blocking(facts[m.user_id][1], m)]
+    subjects = identity_subjects([m.user_id for m in ready])
     return {
-        m.user.id: ReadyMember(
-            m.user, m.membership.organization, tuple(sorted(m.membership.roles)), subjects[m.user.id]
-        )
+        m.user_id: ReadyMember(m.user, m.organization, tuple(sorted(m.roles)), subjects[m.user_id])
         for m in ready
-        if m.user.id in subjects
+        if m.user_id in subjects
     }
 
 
