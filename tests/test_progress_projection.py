@@ -156,7 +156,9 @@ def readiness(client) -> dict[str, str]:
     """Each member's readiness as the team page shows it."""
     html = client.get("/team").get_data(as_text=True)
     rows = re.findall(
-        r'<tr data-email="([^"]+)">.*?class="usa-tag [^"]*">([^<]+)</span>\s*</td>\s*</tr>', html, re.S
+        r'<tr data-email="([^"]+)">.*?<td [^>]*data-label="Status">\s*<span class="usa-tag [^"]*">([^<]+)</span>',
+        html,
+        re.S,
     )
     return dict(rows)
 

@@ -38,7 +38,7 @@ def organization_of_size(app, domain: str, members: int, invitations: int):
     admin_email = f"admin@{domain}"
     _, org = admin_with_org(app, admin_email, org_name=domain, agreements=True)
     seed_members(app, org, members - 1, domain, invitations)
-    member = add_member(app, org, f"zed@{domain}", ("signer",), mfa=True, agreements=True)
+    member = add_member(app, org, f"zed@{domain}", ("signer",), mfa=True, agreements=True, linked=True)
     return signed_in(app, admin_email), f"/team/members/{member}"
 
 
@@ -76,7 +76,7 @@ def test_the_large_team_pages_show_the_right_people(app_factory, mailbox):
     app = app_factory()
     admin, _ = organization_of_size(app, "large.example.org", 200, 40)
     html = admin.get("/team?readiness=ready").get_data(as_text=True)
-    # Only the administrator and zed have both factors and their agreements.
+    # Only the administrator and zed have both factors, their own OneHealthPort link and their agreements.
     assert set(re.findall(r'data-email="([^"]+)"', html)) == {
         "admin@large.example.org",
         "zed@large.example.org",
