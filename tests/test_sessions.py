@@ -175,7 +175,7 @@ def test_redis_store_keeps_sessions_out_of_the_database(redis_app):
     assert server.exists(key)
     assert 0 < server.ttl(key) <= 30 * 60  # the idle timeout
 
-    submit(phone, "/sign-out-everywhere", page="/tasks")
+    submit(phone, "/sign-out-everywhere", page="/account")
     assert not server.exists(key)
     assert laptop.get("/tasks").status_code == 302
     assert phone.get("/tasks").status_code == 302

@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Organization
+from cqmr_wizard.tasks.cli import differences
+from cqmr_wizard.tasks.projection import rebuild
 
 from .helpers import make_organization, make_user, page_text, sign_in, task_status
 from .sso_support import (
@@ -174,6 +176,17 @@ def test_two_providers_with_the_same_subject_are_two_identities(app_factory, idp
     assert response.status_code == 302
     with visitor.session_transaction() as session:
         assert session["_user_id"] == str(user_b)
+
+    # A deployment counts only links at its own provider: seen from the first app, the second
+    # person's link (at the other provider, projected by the second app) is not a link. That is
+    # the only difference (with the task it completes); the projection is then rebuilt under the
+    # first app's provider, as `flask progress rebuild` would be after a change of provider.
+    with first_app.app_context():
+        assert list(differences()) == [
+            f"member (user) {user_b}: sso_linked is True, live False",
+            f"member (user) {user_b}: task ohp_account is COMPLETED, live NOT_STARTED",
+        ]
+        rebuild()
 
 
 @pytest.mark.parametrize("path", [CONNECT_PAGE, "/onehealthport/disconnect"])
