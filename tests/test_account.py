@@ -98,6 +98,8 @@ def test_your_account_gathers_the_link_second_factor_and_sessions(app, idp):
     assert "not connected to OneHealthPort" in text
     html = page.get_data(as_text=True)
     assert 'action="/onehealthport/start"' in html and 'href="/two-step-verification/settings"' in html
+    assert 'href="/account/password">Change your password</a>' in html
+    assert "<h1>Change your password</h1>" in client.get("/account/password").get_data(as_text=True)
 
     account = idp.add_account(organization=ohp_org, email="mia@ohp.example")
     answer = idp.authorize(start(client, page="/account"), account)

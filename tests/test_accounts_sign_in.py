@@ -203,7 +203,7 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(app, client):
     for browser in (laptop, phone):
         sign_in(browser)
     sign_in(someone_else, "other@example.org")
-    response = submit(laptop, "/sign-out-everywhere", page="/tasks")
+    response = submit(laptop, "/sign-out-everywhere", page="/account")
     assert response.location == "/sign-in"
     assert "You have signed out on every device (2 sessions ended)" in page_text(laptop.get("/sign-in"))
     assert laptop.get("/tasks").status_code == 302

@@ -46,7 +46,7 @@ def test_the_task_list_offers_one_next_step_and_counts_required_tasks_only(app, 
     assert re.findall(r'class="usa-button" href="([^"]+)"', next_step) == ["/onboarding/eligibility"]
     order = re.findall(r'data-task="([a-z_]+)"', html)
     assert order[:3] == ["mfa", "eligibility", "onehealthport"] and order[-1] == "training"
-    assert "You have completed 1 of 7 required tasks." in page_text(client.get("/tasks"))
+    assert "You have completed 1 of 8 required tasks." in page_text(client.get("/tasks"))
     assert 'id="all-done"' not in html
 
 

@@ -19,7 +19,8 @@ from . import bp
 log = logging.getLogger(__name__)
 
 # The order the start page tells people: two-step verification comes first (it is forced at
-# first sign-in), the organization's tasks next, each person's own agreements last.
+# first sign-in), the organization's tasks next, each person's own OneHealthPort link and
+# agreements last.
 DISPLAY_ORDER = (
     "mfa",
     "eligibility",
@@ -27,6 +28,7 @@ DISPLAY_ORDER = (
     "details",
     "team",
     "org_agreements",
+    "ohp_account",
     "user_agreements",
     "training",
 )

@@ -12,9 +12,9 @@ from ..extensions import db
 from ..models import AgreementUpload, AuditEvent, Invitation, Membership, Organization, Signature, User
 from ..models.agreements import UPLOAD_PENDING
 from ..models.base import utcnow
-from ..tasks import Facts, Status, TaskState, task_statuses
+from ..tasks import Facts, Status, TaskState
 from ..tasks.facts import organizations_facts, people_facts
-from ..tasks.projection import MEMBER_TASKS, member_ready, organization_states, overall_status
+from ..tasks.projection import member_ready, member_states, organization_states, overall_status
 
 RECENT_EVENTS = 50
 
@@ -32,7 +32,7 @@ class MemberFacts:
 
     @property
     def ready(self) -> bool:
-        return member_ready(self.facts, task_statuses(self.facts, MEMBER_TASKS))
+        return member_ready(self.facts, member_states(self.facts))
 
 
 @dataclass(frozen=True)

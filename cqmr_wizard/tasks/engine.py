@@ -7,7 +7,7 @@ Dependencies turn a task into "Cannot start yet" until every task it needs is co
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from ..agreements.standing import AgreementFact
@@ -90,9 +90,12 @@ class TaskState:
         return self.status is Status.COMPLETED
 
 
-def task_statuses(facts: Facts, tasks: Sequence[TaskDefinition]) -> list[TaskState]:
-    """Return each task's state, in declaration order, from the facts alone."""
-    done: dict[str, bool] = {}
+def task_statuses(
+    facts: Facts, tasks: Sequence[TaskDefinition], done_elsewhere: Collection[str] = ()
+) -> list[TaskState]:
+    """Return each task's state, in declaration order, from the facts alone; a dependency on a
+    task named in `done_elsewhere` (not among `tasks`) counts as met."""
+    done: dict[str, bool] = dict.fromkeys(done_elsewhere, True)
     states: list[TaskState] = []
     for task in tasks:
         if any(not done.get(dep, False) for dep in task.depends_on):

@@ -3,7 +3,10 @@ transaction as the change (see tracking.py), verified and rebuilt by `flask prog
 
 Organization rows hold the organization-scope task statuses, the overall status, the member
 counts and the started / last activity / completed times; member rows hold each member's own
-task statuses and readiness. A member's own tasks depend on their own facts only."""
+task statuses and readiness. A member's own tasks depend on their own facts only: a member task
+that waits for an organization task (connecting one's own OneHealthPort account waits for the
+organization's connection) is stored with that dependency met, and the task list applies it
+when it reads the two rows together (task_list.py)."""
 
 from __future__ import annotations
 
@@ -68,6 +71,11 @@ def organization_states(org_facts: OrganizationFacts) -> list[TaskState]:
     )
 
 
+def member_states(facts: Facts) -> list[TaskState]:
+    """A member's own task states from their own facts, organization dependencies taken as met."""
+    return task_statuses(facts, MEMBER_TASKS, done_elsewhere=[task.key for task in ORGANIZATION_TASKS])
+
+
 def member_ready(facts: Facts, states: Sequence[TaskState]) -> bool:
     """Email verified and every required task of their own completed."""
     return facts.email_verified and all(s.completed for s in states if s.task.required)
@@ -79,7 +87,7 @@ def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
     for user_id, (person, facts) in live.people_facts(user_ids).items():
         if person.membership_id is None:
             continue
-        states = task_statuses(facts, MEMBER_TASKS)
+        states = member_states(facts)
         row = {
             "user_id": user_id,
             "organization_id": person.organization_id,

@@ -45,8 +45,12 @@ def projected_states(user: User, membership: Membership | None) -> list[TaskStat
         is_signer=membership.has_role("signer"),
         organization=OrganizationFacts(),
     )
-    states = []
+    states, done = [], set()
     for task in TASKS:
         status = Status[statuses[task.key]]
+        if not done.issuperset(task.depends_on):  # a member task waiting for an organization task
+            status = Status.CANNOT_START
+        if status is Status.COMPLETED:
+            done.add(task.key)
         states.append(TaskState(task, status, status is not Status.CANNOT_START and task.actionable(who)))
     return states
