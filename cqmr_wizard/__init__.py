@@ -54,11 +54,12 @@ def register_extensions(app: Flask) -> None:
     from . import models
     from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
     from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
-    from .provisioning import tracking  # noqa: F401  (readiness changes queue SCIM calls at commit)
+    from .provisioning import install_provisioning
     from .tasks.projection import install_projection
 
     db.init_app(app)
     install_projection()
+    install_provisioning()  # readiness changes queue SCIM calls at commit
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     oauth.init_app(app)

@@ -8,9 +8,7 @@ import json
 import os
 import re
 import secrets
-import select
 import subprocess
-import time
 from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
@@ -19,7 +17,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+from .processes import ROOT, start_announcing, stop
+
 SERVER = ROOT / "cqmr_wizard" / "dev_idp" / "server.mjs"
 # The Flask test client's callback (SERVER_NAME "localhost" in the test config).
 TEST_CLIENT_CALLBACK = "http://localhost/sso/callback"
@@ -99,43 +98,17 @@ class Idp:
             "IDP_ACCOUNTS": str(self.accounts_path),
             **self.env,
         }
-        self.log = (self.workdir / "idp.log").open("w")
-        self.process = subprocess.Popen(
+        self.process, self.log, self.issuer = start_announcing(
             ["node", str(SERVER), "--port", str(port)],
-            cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
+            log_path=self.workdir / "idp.log",
+            what="the OIDC provider",
+            timeout=20,
         )
-        deadline = time.monotonic() + 20
-        line = ""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()
-                if line.startswith("ready "):
-                    self.issuer = line.split()[1]
-                    return self
-            if self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError(
-            f"the OIDC provider did not start: {line!r} {(self.workdir / 'idp.log').read_text()[-2000:]}"
-        )
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        if self.process and self.process.stdout:
-            self.process.stdout.close()
-        if getattr(self, "log", None):
-            self.log.close()
+        stop(self.process, getattr(self, "log", None))
 
     def app_config(self, **overrides) -> dict:
         """The wizard's settings for this provider."""

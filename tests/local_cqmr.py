@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +34,7 @@ from scim2_client import BaseSyncSCIMClient, RequestNetworkException
 
 from .helpers import free_port
 from .idp import TEST_CLIENT_CALLBACK, Idp
-
-ROOT = Path(__file__).resolve().parent.parent
+from .processes import start_announcing, stop
 
 __all__ = ["CqmrStack", "LocalCqmr", "RequestsSCIMClient", "cqmr_stack", "local_cqmr", "start_local_cqmr"]
 
@@ -133,39 +130,19 @@ class LocalCqmr:
             "LOCAL_CQMR_SCIM_TOKEN": self.token,
             "LOCAL_CQMR_CLIENT_SECRET": self.client_secret,
         }
-        self.log = (self.workdir / "local_cqmr.log").open("a")
-        self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True
+        self.process, self.log, self.base_url = start_announcing(
+            args,
+            env=env,
+            log_path=self.workdir / "local_cqmr.log",
+            what="the local CQMR",
+            timeout=30,
+            mode="a",
         )
-        deadline = time.monotonic() + 30
-        line = ""
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
-                line = self.process.stdout.readline()
-                if line.startswith("ready "):
-                    self.base_url = line.split()[1]
-                    self.port = urlsplit(self.base_url).port
-                    return self
-            if self.process.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError(
-            f"the local CQMR did not start: {line!r} {(self.workdir / 'local_cqmr.log').read_text()[-2000:]}"
-        )
+        self.port = urlsplit(self.base_url).port
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        if self.process and self.process.stdout:
-            self.process.stdout.close()
-        if getattr(self, "log", None):
-            self.log.close()
+        stop(self.process, getattr(self, "log", None))
 
     # ---- talking to it ----
     def scim_client(self, token: str | None = None) -> RequestsSCIMClient:

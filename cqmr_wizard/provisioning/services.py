@@ -4,49 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import Session, contains_eager
 
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import Membership, ProvisioningState, User
+from ..models import ProvisioningState, User
 from ..models.base import utcnow
 from ..models.provisioning import PENDING
 from ..outbox.queue import enqueue
 from .readiness import digest, group_name, ready_members, scim_user
-from .tracking import Touched
 
 KIND = "scim"
 
 
-def affected_organizations(touched: Touched) -> set[int]:
-    """The organizations whose members' readiness the touched rows may have moved."""
-    orgs = set(touched.organizations)
-    if touched.users:
-        users = list(touched.users)
-        orgs.update(
-            db.session.scalars(select(Membership.organization_id).where(Membership.user_id.in_(users)))
-        )
-        orgs.update(
-            db.session.scalars(
-                select(ProvisioningState.organization_id).where(ProvisioningState.user_id.in_(users))
-            )
-        )
-    if touched.memberships:
-        orgs.update(
-            db.session.scalars(
-                select(Membership.organization_id).where(Membership.id.in_(list(touched.memberships)))
-            )
-        )
-    if touched.everyone_provisioned:
-        orgs.update(
-            db.session.scalars(
-                select(ProvisioningState.organization_id).where(ProvisioningState.desired_active).distinct()
-            )
-        )
-    return orgs
+def reconcile_at_commit(session: Session, organization_ids: frozenset[int]) -> None:
+    """At a transaction's own commit: reconcile the organizations whose projection it refreshed
+    (a new agreement version refreshes every one); only when a CQMR SCIM endpoint is set."""
+    if has_app_context() and current_app.config.get("CQMR_SCIM_URL"):
+        reconcile(organization_ids)
 
 
 def _queue(state: ProvisioningState) -> None:

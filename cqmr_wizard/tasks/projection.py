@@ -10,7 +10,7 @@ when it reads the two rows together (task_list.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,7 +27,7 @@ from ..models.progress import MemberProgress, MemberTaskStatus, OrganizationProg
 from . import facts as live  # a module, not its names: the features' packages import this one
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
-from .tracking import KEY, ORGANIZATIONS, PEOPLE, Touched, install, touched
+from .tracking import KEY, ORGANIZATIONS, PEOPLE, REFRESHED, Touched, install, touched
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -45,6 +45,10 @@ NOT_ACTIVITY = (
     AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
 )
 CHUNK = 500
+_RUNNING = "progress_hooks_running"
+# Called at the transaction's own commit, once the projection is up to date, with the
+# organizations it refreshed in that transaction; registered by features (see `at_commit`).
+AT_COMMIT: list[Callable[[Session, frozenset[int]], None]] = []
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,7 @@ def _resolve(notes: Touched) -> tuple[set[int], set[int]]:
 def refresh(session: Session, notes: Touched) -> None:
     """Recompute and write the projection of everyone the notes name, in this transaction."""
     users, orgs = _resolve(notes)
+    session.info.setdefault(REFRESHED, set()).update(orgs)
     _refresh_activity(session, notes.activity - orgs)
     locking = session.get_bind().dialect.name == "postgresql"
     for ids in chunks(users):
@@ -268,8 +273,7 @@ def _refresh_activity(session: Session, organization_ids: set[int]) -> None:
             )
 
 
-def before_commit(session: Session) -> None:
-    """Bring the projection up to date with every fact this transaction changed."""
+def _bring_up_to_date(session: Session) -> None:
     session.flush()
     notes = touched(session)
     while notes:
@@ -277,6 +281,31 @@ def before_commit(session: Session) -> None:
         refresh(session, notes)
         session.flush()
         notes = touched(session)
+
+
+def before_commit(session: Session) -> None:
+    """Bring the projection up to date with every fact this transaction changed; at the
+    transaction's own commit, then run the `AT_COMMIT` hooks with the organizations refreshed."""
+    _bring_up_to_date(session)
+    # before_commit fires at a SAVEPOINT's release too: the hooks wait for the real commit (on
+    # PostgreSQL a hook run at a release saw only part of the transaction's changes).
+    if not AT_COMMIT or session.in_nested_transaction() or session.info.get(_RUNNING):
+        return
+    refreshed = frozenset(session.info.get(REFRESHED, ()))
+    session.info[_RUNNING] = True
+    try:
+        for hook in AT_COMMIT:
+            hook(session, refreshed)
+    finally:
+        session.info.pop(_RUNNING, None)
+    _bring_up_to_date(session)  # what the hooks wrote is part of this transaction too
+
+
+def at_commit(hook: Callable[[Session, frozenset[int]], None]) -> None:
+    """Run `hook(session, organization_ids)` at each transaction's own commit, after the
+    projection of those organizations (every one this transaction refreshed) is up to date."""
+    if hook not in AT_COMMIT:
+        AT_COMMIT.append(hook)
 
 
 def refresh_due() -> None:

@@ -72,6 +72,7 @@ FACT_BEARERS: tuple[FactBearer, ...] = (
 )
 BEARERS = {bearer.model: bearer for bearer in FACT_BEARERS}
 KEY = "progress_touched"
+REFRESHED = "progress_refreshed"  # organizations refreshed so far in the transaction
 
 
 @dataclass
@@ -191,6 +192,7 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
 def _after_transaction_end(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(KEY, None)
+        session.info.pop(REFRESHED, None)
 
 
 def install(session_class: type[Session], before_commit: Callable[[Session], None]) -> None:
