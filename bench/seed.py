@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from cqmr_wizard.audit import GENESIS_HASH, event_hash
+from cqmr_wizard.audit import GENESIS_HASH, event_link
+from cqmr_wizard.audit.events import AuditEventType
+from cqmr_wizard.audit.keys import newest_key
 from cqmr_wizard.auth.passwords import hash_password
 from cqmr_wizard.extensions import db
 from cqmr_wizard.mfa import totp
@@ -59,6 +61,7 @@ def seed(size: Size) -> Seeded:
     secret = totp.encrypt(totp.new_secret())
     orgs, users, members, roles, credentials, states, events = [], [], [], [], [], [], []
     previous = GENESIS_HASH
+    key_id, key = newest_key()
     for n in range(1, size.organizations + 1):
         orgs.append(
             {
@@ -73,16 +76,25 @@ def seed(size: Size) -> Seeded:
         )
         event = AuditEvent(
             occurred_at=(now - timedelta(days=n % 45)).replace(microsecond=0),
-            event_type="onboarding.answer_saved",
+            event_type=AuditEventType.ONBOARDING_ANSWER_SAVED,
             organization_id=n,
             details="{}",
             prev_hash=previous,
+            key_id=key_id,
         )
-        event.hash = previous = event_hash(event)
+        event.hash = previous = event_link(event, key)
         events.append(
             {
                 c: getattr(event, c)
-                for c in ("occurred_at", "event_type", "organization_id", "details", "prev_hash", "hash")
+                for c in (
+                    "occurred_at",
+                    "event_type",
+                    "organization_id",
+                    "details",
+                    "prev_hash",
+                    "hash",
+                    "key_id",
+                )
             }
         )
     others = size.organizations - 1
