@@ -69,12 +69,18 @@ def _environment(database: str, instance: Path) -> dict[str, str]:
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "config.py").write_text(
         "MFA_THROTTLE_FREE_ATTEMPTS = 10**9\nMFA_LOCKOUT_THRESHOLD = 10**9\nSIGN_IN_LOCKOUT_THRESHOLD = 10**9\n"
+        "SIGN_IN_THROTTLE_FREE_ATTEMPTS = 10**9\n"
+        "RATE_LIMIT_SIGN_IN = RATE_LIMIT_SECOND_FACTOR = '1000000 per minute'\n"
+        # Plain http on loopback (TLS is the proxy's): a __Host- cookie needs https.
+        "SESSION_COOKIE_NAME = 'cqmr_session'\n"
         f"REDIS_PREFIX = 'cqmr-bench-{secrets.token_hex(4)}:'\n"
     )
     return {
         "CQMR_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "AUDIT_HMAC_KEYS": secrets.token_hex(32),
+        "RECOVERY_CODE_KEY": secrets.token_hex(32),
         "DATABASE_URL": f"{POSTGRES}/{database}",
         "REDIS_URL": REDIS,
         "SERVER_NAME_FOR_LINKS": "http://127.0.0.1",
