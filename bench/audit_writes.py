@@ -109,6 +109,9 @@ def write_instance(instance: Path, database_url: str, smtp_port: int) -> None:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 64,
         "SIGN_IN_LOCKOUT_THRESHOLD": 10**9,
+        "SIGN_IN_THROTTLE_FREE_ATTEMPTS": 10**9,
+        "RATE_LIMIT_SIGN_IN": "1000000 per minute",
+        "RATE_LIMIT_SIGN_UP": "1000000 per minute",
         "SESSION_COOKIE_SECURE": False,
     }
     instance.mkdir(parents=True, exist_ok=True)
