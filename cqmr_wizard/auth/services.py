@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
-from collections.abc import Callable
-from functools import partial
 from typing import NoReturn
 
 from flask import current_app, session
@@ -22,11 +19,6 @@ from . import throttle, tokens, unlock
 from .passwords import hash_password, password_problem, verify_password
 
 log = logging.getLogger(__name__)
-
-MAIL_DOWN = (
-    "The email could not be sent because the mail service did not answer. "
-    "Nothing was saved; try again in a few minutes."
-)
 
 
 class AccountError(Exception):
@@ -53,16 +45,13 @@ def sign_up(full_name: str, email: str, password: str) -> None:
     existing = find_user_by_email(email)
     if existing is not None:
         audit.record(AuditEventType.ACCOUNT_SIGN_UP_EXISTING, subject_user_id=existing.id)
-        _mail_or_undo(
-            partial(
-                send_mail,
-                existing.email,
-                "Someone tried to create a CQMR onboarding account with your email address",
-                "account_exists",
-                user=existing,
-                sign_in=external_url("auth.sign_in"),
-                reset=external_url("auth.forgot_password"),
-            )
+        send_mail(
+            existing.email,
+            "Someone tried to create a CQMR onboarding account with your email address",
+            "account_exists",
+            user=existing,
+            sign_in=external_url("auth.sign_in"),
+            reset=external_url("auth.forgot_password"),
         )
         db.session.commit()
         return
@@ -70,18 +59,8 @@ def sign_up(full_name: str, email: str, password: str) -> None:
     db.session.add(user)
     db.session.flush()
     audit.record(AuditEventType.ACCOUNT_SIGNED_UP, actor_id=user.id, subject_user_id=user.id)
-    _mail_or_undo(partial(send_verification, user))
+    send_verification(user)
     db.session.commit()
-
-
-def _mail_or_undo(send: Callable[[], object]) -> None:
-    """Send a mail the change depends on; if the mail service fails, undo the change."""
-    try:
-        send()
-    except (smtplib.SMTPException, OSError):
-        log.exception("account mail could not be sent")
-        db.session.rollback()
-        raise AccountError(MAIL_DOWN) from None
 
 
 def send_verification(user: User) -> None:
@@ -101,7 +80,7 @@ def resend_verification(email: str) -> None:
     """Send a new link if an unverified account has this email; reveal nothing either way."""
     user = find_user_by_email(email)
     if user is not None and not user.email_verified and user.is_active:
-        _mail_or_undo(partial(send_verification, user))
+        send_verification(user)
         db.session.commit()
 
 
@@ -249,16 +228,13 @@ def request_password_reset(email: str) -> None:
         return
     token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["PASSWORD_RESET_TTL"])
     audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET_REQUESTED, actor_id=user.id, subject_user_id=user.id)
-    _mail_or_undo(
-        partial(
-            send_mail,
-            user.email,
-            "Reset your CQMR onboarding password",
-            "reset_password",
-            user=user,
-            link=external_url("auth.reset_password", token=token),
-            minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
-        )
+    send_mail(
+        user.email,
+        "Reset your CQMR onboarding password",
+        "reset_password",
+        user=user,
+        link=external_url("auth.reset_password", token=token),
+        minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
     )
     db.session.commit()
 
@@ -282,8 +258,5 @@ def reset_password(token: str, new_password: str) -> User:
     audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET, actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id)
-    try:
-        send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
-    except (smtplib.SMTPException, OSError):
-        log.exception("password-changed notice could not be sent")  # the change itself stands
+    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
     return user
