@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import smtplib
 from pathlib import Path
 
 from flask import current_app
@@ -192,7 +191,4 @@ def reject_upload(upload: AgreementUpload, operator: User | None, reason: str) -
 
 
 def _notify(upload: AgreementUpload, subject: str, template: str) -> None:
-    try:
-        send_mail(upload.uploaded_by.email, subject, template, upload=upload)
-    except (smtplib.SMTPException, OSError):
-        log.warning("could not send the %s mail for upload %s", template, upload.id)
+    send_mail(upload.uploaded_by.email, subject, template, upload=upload)

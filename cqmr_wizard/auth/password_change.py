@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 
 from flask import current_app, session
 
@@ -45,7 +44,4 @@ def change_password(user: User, current: str, new: str, code: str) -> None:
     audit.record(AuditEventType.ACCOUNT_PASSWORD_CHANGED, actor_id=user.id, subject_user_id=user.id)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id, keep=session.id_hash)
-    try:
-        send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
-    except (smtplib.SMTPException, OSError):
-        log.exception("password-changed notice could not be sent")  # the change itself stands
+    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timedelta
 
 from flask import current_app
@@ -38,18 +37,15 @@ def send_link(user: User) -> None:
     """Mail the owner of a locked account a link that lifts the lock (after commit)."""
     token = tokens.issue_token(user, tokens.UNLOCK_SIGN_IN, current_app.config["EMAIL_TOKEN_TTL"])
     db.session.commit()
-    try:
-        send_mail(
-            user.email,
-            "Sign-in to your CQMR onboarding account is paused",
-            "unlock_account",
-            user=user,
-            link=external_url("auth.unlock_account", token=token),
-            until=user.sign_in_locked_until,
-            reset=external_url("auth.forgot_password"),
-        )
-    except (smtplib.SMTPException, OSError):
-        log.exception("unlock link could not be sent")  # the lock still ends by itself
+    send_mail(
+        user.email,
+        "Sign-in to your CQMR onboarding account is paused",
+        "unlock_account",
+        user=user,
+        link=external_url("auth.unlock_account", token=token),
+        until=user.sign_in_locked_until,
+        reset=external_url("auth.forgot_password"),
+    )
 
 
 def lift(token: str) -> User:
