@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import smtplib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -119,15 +118,7 @@ def _send(actor: User, invitation: Invitation, token: str) -> None:
             sent_at=invitation.sent_at,
         )
     )
-    try:
-        _deliver(actor, invitation, token)
-    except (smtplib.SMTPException, OSError):
-        log.exception("invitation mail could not be sent")
-        db.session.rollback()
-        raise TeamError(
-            "The invitation email could not be sent because the mail service did "
-            "not answer. Nothing was saved; try again in a few minutes."
-        ) from None
+    _deliver(actor, invitation, token)
 
 
 def _deliver(actor: User, invitation: Invitation, token: str) -> None:
