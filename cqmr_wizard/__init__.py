@@ -51,7 +51,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import models
     from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
     from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
     from .provisioning import install_provisioning
@@ -74,13 +73,12 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        from .identity import load_signed_in
+
         try:
-            user = db.session.get(models.User, int(user_id))
+            return load_signed_in(int(user_id))
         except (TypeError, ValueError):
             return None
-        if user is None or not user.is_active:
-            return None
-        return user
 
 
 def register_sessions(app: Flask) -> None:

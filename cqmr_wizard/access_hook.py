@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from .access import Verdict, decide, session_auth, view_access
-from .extensions import db
+from .identity import membership_of
 from .mfa.services import second_factor_url
-from .models import Membership
 from .security import safe_next_path
 
 
 def request_verdict() -> Verdict:
     """Load the membership (views read it as `g.membership`) and decide on this request."""
-    g.membership = None
-    if current_user.is_authenticated:
-        g.membership = db.session.scalar(
-            select(Membership)
-            .options(joinedload(Membership.organization))
-            .where(Membership.user_id == current_user.id)
-        )
+    user = current_user._get_current_object()
+    g.membership = membership_of(user) if user.is_authenticated else None
     roles = frozenset(g.membership.roles) if g.membership is not None else None
     operator = getattr(current_user, "is_operator", False)
     return decide(view_access(request.endpoint), session_auth(), operator, roles)

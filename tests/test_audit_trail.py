@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 
 from cqmr_wizard import audit
+from cqmr_wizard.audit.events import AuditEventType
 from cqmr_wizard.audit.guard import TRIGGER_NAME, AuditImmutableError
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent
@@ -92,17 +93,17 @@ def test_bad_search_input_is_explained(app):
 def test_pagination(app):
     with app.app_context():
         for n in range(120):
-            audit.record("test.event", details={"n": n})
+            audit.record(AuditEventType.REMINDER_SENT, details={"n": n})
         db.session.commit()
     client = operator_client(app)
-    first = client.get("/operator/audit?event_type=test.event")
+    first = client.get("/operator/audit?event_type=reminder.sent")
     assert "120 events, page 1 of 3" in page_text(first)
     assert len(event_ids(first)) == 50
-    last = client.get("/operator/audit?event_type=test.event&page=3")
+    last = client.get("/operator/audit?event_type=reminder.sent&page=3")
     assert len(event_ids(last)) == 20
     assert set(event_ids(first)).isdisjoint(event_ids(last))
     assert (
-        "event_type=test.event"
+        "event_type=reminder.sent"
         in first.get_data(as_text=True).split('aria-label="Next page"')[0].rsplit("href=", 1)[1]
     )
 

@@ -38,7 +38,7 @@ def ohp_task_list_notes() -> dict:
     membership = g.get("membership")
     if membership is None:
         return {"request": joins.latest_request(current_user.id), "to_decide": 0}
-    to_decide = len(joins.pending_requests(membership.organization_id)) if membership.has_role("admin") else 0
+    to_decide = joins.pending_count(membership.organization_id) if membership.has_role("admin") else 0
     return {"request": None, "to_decide": to_decide}
 
 

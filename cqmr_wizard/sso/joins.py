@@ -41,6 +41,15 @@ def pending_requests(organization_id: int) -> list[JoinRequest]:
     )
 
 
+def pending_count(organization_id: int) -> int:
+    """How many requests to join the organization wait for an administrator's decision."""
+    return db.session.scalar(
+        select(func.count(JoinRequest.id)).where(
+            JoinRequest.organization_id == organization_id, JoinRequest.status == JOIN_PENDING
+        )
+    )
+
+
 def member_count(organization_id: int) -> int:
     return db.session.scalar(
         select(func.count(Membership.id)).where(Membership.organization_id == organization_id)
