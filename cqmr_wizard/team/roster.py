@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, false, func, literal, null, or_, select, true, union_all
 
 from ..extensions import db
-from ..models import Invitation, Membership, MembershipRole, User
+from ..models import Invitation, MembershipRole, User
 from ..models.base import UTCDateTime, utcnow
 from ..models.organizations import ROLES
 from ..models.progress import MemberProgress, MemberTaskStatus
@@ -73,28 +73,27 @@ def _escape_like(text: str) -> str:
 
 
 def _members(organization_id: int, role: str | None, readiness: str | None, pattern: str | None) -> Select:
-    query = (
-        select(
-            literal("member").label("kind"),
-            Membership.id.label("id"),
-            User.full_name.label("name"),
-            User.email.label("email"),
-            func.lower(User.full_name).label("sort_name"),
-            MemberProgress.email_verified.label("email_verified"),
-            MemberProgress.sso_linked.label("sso_linked"),
-            MemberProgress.deactivated.label("deactivated"),
-            MemberProgress.ready.label("ready"),
-            literal(None, UTCDateTime()).label("expires_at"),
-            User.id.label("user_id"),
-            null().label("role_keys"),
-        )
-        .join(User, User.id == Membership.user_id)
-        .join(MemberProgress, MemberProgress.user_id == Membership.user_id)
-        .where(Membership.organization_id == organization_id)
-    )
+    """The organization's members from the projection alone: names and emails are read for the
+    page's rows only (`roster`), so that ordering a large team never reads every account."""
+    query = select(
+        literal("member").label("kind"),
+        MemberProgress.membership_id.label("id"),
+        null().label("name"),
+        null().label("email"),
+        MemberProgress.sort_name.label("sort_name"),
+        MemberProgress.email_verified.label("email_verified"),
+        MemberProgress.sso_linked.label("sso_linked"),
+        MemberProgress.deactivated.label("deactivated"),
+        MemberProgress.ready.label("ready"),
+        literal(None, UTCDateTime()).label("expires_at"),
+        MemberProgress.user_id.label("user_id"),
+        null().label("role_keys"),
+    ).where(MemberProgress.organization_id == organization_id)
     if role:
         query = query.where(
-            exists().where(MembershipRole.membership_id == Membership.id, MembershipRole.role == role)
+            exists().where(
+                MembershipRole.membership_id == MemberProgress.membership_id, MembershipRole.role == role
+            )
         )
     if readiness == "ready":
         query = query.where(MemberProgress.ready, MemberProgress.deactivated.is_(False))
@@ -106,9 +105,12 @@ def _members(organization_id: int, role: str | None, readiness: str | None, patt
         query = query.where(false())
     if pattern:
         query = query.where(
-            or_(
-                func.lower(User.full_name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
+            exists().where(
+                User.id == MemberProgress.user_id,
+                or_(
+                    func.lower(User.full_name).like(pattern, escape="\\"),
+                    func.lower(User.email).like(pattern, escape="\\"),
+                ),
             )
         )
     return query
@@ -219,11 +221,16 @@ def roster(
     ).subquery("team")
     total = db.session.scalar(select(func.count()).select_from(both)) or 0
     page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    order = (both.c.sort_name, both.c.kind, both.c.id)
+    rows = select(both).order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery("page")
     results = db.session.execute(
-        select(both)
-        .order_by(both.c.sort_name, both.c.kind, both.c.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        select(
+            *(column for column in rows.c if column.key not in ("name", "email")),
+            func.coalesce(User.full_name, rows.c.name).label("name"),
+            func.coalesce(User.email, rows.c.email).label("email"),
+        )
+        .outerjoin(User, User.id == rows.c.user_id)
+        .order_by(rows.c.sort_name, rows.c.kind, rows.c.id)
     ).all()
     held, statuses = _details(results)
     return RosterPage([_row(r, held, statuses) for r in results], total, page, per_page)
