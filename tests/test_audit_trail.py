@@ -108,6 +108,30 @@ def test_pagination(app):
     )
 
 
+def test_a_long_trail_is_counted_up_to_a_limit_and_still_paged_to_the_end(app, monkeypatch):
+    """Counting every match of a trail that only grows would make each view slower each month:
+    past COUNT_LIMIT the page says "more than" and keeps offering the next page."""
+    from cqmr_wizard.operators import audit_search, audit_views
+
+    monkeypatch.setattr(audit_search, "COUNT_LIMIT", 60)
+    monkeypatch.setattr(audit_views, "COUNT_LIMIT", 60)
+    with app.app_context():
+        for n in range(120):
+            audit.record(AuditEventType.REMINDER_SENT, details={"n": n})
+        db.session.commit()
+    client = operator_client(app)
+    first = client.get("/operator/audit?event_type=reminder.sent")
+    assert "More than 60 events, page 1." in page_text(first)
+    assert len(event_ids(first)) == 50
+    last = client.get("/operator/audit?event_type=reminder.sent&page=3")
+    assert "More than 60 events, page 3." in page_text(last)
+    assert len(event_ids(last)) == 20 and 'aria-label="Next page"' not in last.get_data(as_text=True)
+    seen = set(event_ids(first)) | set(
+        event_ids(client.get("/operator/audit?event_type=reminder.sent&page=2"))
+    )
+    assert len(seen | set(event_ids(last))) == 120
+
+
 def test_the_console_names_events_in_plain_language(app):
     org_id = make_org(app, "Cascade Health")
     record_events(app, org_id, make_user(app, "ada@cascade.example"))

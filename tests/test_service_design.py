@@ -132,11 +132,28 @@ def test_organizations_sharing_an_ein_are_flagged_on_the_dashboard(app):
     client = operator_client(app)
     html = client.get("/operator/").get_data(as_text=True)
     alert = html[html.index('id="shared-ein"') : html.index("</div>", html.index('id="shared-ein"'))]
-    assert "1 EIN used by more than one organization" in alert
+    assert "1 EIN on this page used by more than one organization" in alert
     assert f'/operator/organizations/{first}"' in alert and f'/operator/organizations/{second}"' in alert
     for org_id, flagged in ((first, True), (second, True), (alone, False)):
         row = html[html.index(f'id="org-{org_id}"') :]
         assert ("EIN shared with another organization" in row[: row.index("</tr>")]) is flagged
+
+
+def test_a_shared_ein_is_flagged_on_the_page_that_shows_it(app):
+    """The alert names the shared EINs of the organizations on the page (looked up by index, so
+    the dashboard costs the same whatever the registry's size); a search finds the others."""
+    make_org(app, "Aardvark Clinic", tax_id="93-1111111")
+    make_org(app, "Zebra Clinic", tax_id="93-2222222")
+    make_org(app, "Zebra Clinic Again", tax_id="93-2222222")
+    app.config["OPERATOR_PAGE_SIZE"] = 1
+    client = operator_client(app)
+    first = client.get("/operator/").get_data(as_text=True)
+    assert 'id="org-' in first and 'id="shared-ein"' not in first  # Aardvark alone on page 1
+    for query in ("page=2", "q=93-2222222"):
+        html = client.get(f"/operator/?{query}").get_data(as_text=True)
+        alert = html[html.index('id="shared-ein"') : html.index("</div>", html.index('id="shared-ein"'))]
+        assert "1 EIN on this page used by more than one organization" in alert
+        assert "93-2222222" in alert
 
 
 def test_an_empty_sign_up_gets_one_error_per_field(app, client):

@@ -13,6 +13,7 @@ from ..access import Access, allow
 from ..audit import verifications
 from . import bp, services
 from .audit_search import (
+    COUNT_LIMIT,
     CSV_HEADER,
     PAGE_SIZE,
     AuditFilters,
@@ -46,13 +47,16 @@ def filters_from(form: AuditSearchForm) -> AuditFilters:
 
 
 def render_trail(form: AuditSearchForm, rows: list | None, total: int, page: int):
-    pages = max(1, -(-total // PAGE_SIZE))
+    more = total > COUNT_LIMIT  # uncounted beyond COUNT_LIMIT: there is always a next page
+    pages = max(1, -(-total // PAGE_SIZE), page + 1 if more and len(rows or ()) == PAGE_SIZE else page)
     return render_template(
         "operators/audit.html",
         form=form,
         search_form=form,
         rows=rows,
         total=total,
+        more=more,
+        count_limit=COUNT_LIMIT,
         page=page,
         pages=pages,
         chain=verifications.verify_new(limit=VERIFY_PER_VIEW),

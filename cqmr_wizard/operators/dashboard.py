@@ -42,7 +42,7 @@ def render_dashboard(form: DashboardForm, listing: Listing | None):
         tasks=ORGANIZATION_TASKS,
         eligibility=ELIGIBILITY_CHOICES,
         page_url=page_url_maker("operators.dashboard"),
-        shared_tax_ids=shared_tax_ids(),
+        shared_tax_ids=shared_tax_ids(row.organization.tax_id for row in listing.rows) if listing else {},
         export_args={k: v for k, v in request.args.items() if k != "page" and v != ""},
     ), 200 if listing is not None else 400
 

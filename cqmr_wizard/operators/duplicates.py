@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Organization
 
 
-def shared_tax_ids() -> dict[str, list[int]]:
-    """Each EIN held by more than one organization, with those organizations' ids."""
-    shared = (
-        select(Organization.tax_id)
-        .where(Organization.tax_id.is_not(None))
-        .group_by(Organization.tax_id)
-        .having(func.count(Organization.id) > 1)
-    )
-    rows = db.session.execute(
-        select(Organization.tax_id, Organization.id)
-        .where(Organization.tax_id.in_(shared))
-        .order_by(Organization.tax_id, Organization.id)
-    ).all()
+def shared_tax_ids(tax_ids: Iterable[str | None]) -> dict[str, list[int]]:
+    """Of the given EINs (a page's organizations'), each held by more than one organization, with
+    those organizations' ids. Looked up by index for the page alone: grouping every organization
+    in the registry would make each view of the dashboard cost more as the registry grows."""
+    wanted = sorted({tax_id for tax_id in tax_ids if tax_id})
     found: dict[str, list[int]] = {}
-    for tax_id, org_id in rows:
+    for tax_id, org_id in db.session.execute(
+        select(Organization.tax_id, Organization.id)
+        .where(Organization.tax_id.in_(wanted))
+        .order_by(Organization.tax_id, Organization.id)
+    ):
         found.setdefault(tax_id, []).append(org_id)
-    return found
+    return {tax_id: ids for tax_id, ids in found.items() if len(ids) > 1}

@@ -163,13 +163,10 @@ def split(result: tuple, columns: int) -> tuple[tuple, list[TaskState], Status, 
 
 def count(filters: Filters) -> int:
     """How many organizations the filters leave."""
-    query = _where(
-        select(func.count())
-        .select_from(Organization)
-        .join(OrganizationProgress, OrganizationProgress.organization_id == Organization.id),
-        filters,
-    )
-    return db.session.scalar(query) or 0
+    query = select(func.count()).select_from(OrganizationProgress)
+    if filters.q.strip():  # only a search reads the organization itself
+        query = query.join(Organization, Organization.id == OrganizationProgress.organization_id)
+    return db.session.scalar(_where(query, filters)) or 0
 
 
 def list_organizations(filters: Filters, page_size: int) -> Listing:
