@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..audit.events import AuditEventType
@@ -44,9 +45,12 @@ def lock_organization(organization_id: int) -> None:
 
 
 def get_member(organization_id: int, member_id: int) -> Membership | None:
-    """The membership with this id in this organization only."""
+    """The membership with this id in this organization only, with its person and roles (one
+    statement: every member page shows both)."""
     return db.session.scalar(
-        select(Membership).where(Membership.id == member_id, Membership.organization_id == organization_id)
+        select(Membership)
+        .options(joinedload(Membership.user), joinedload(Membership.role_rows))
+        .where(Membership.id == member_id, Membership.organization_id == organization_id)
     )
 
 
