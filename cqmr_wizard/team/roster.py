@@ -150,50 +150,64 @@ def _invitations(
     return query
 
 
-def _details(rows: list) -> tuple[dict[int, list[str]], dict[int, dict[str, str]]]:
-    """The page's members' roles and task statuses, in two queries (even for none: the count
-    of statements never depends on the data)."""
-    memberships = [r.id for r in rows if r.kind == "member"]
-    users = [r.user_id for r in rows if r.kind == "member"]
-    held: dict[int, list[str]] = {}
-    statuses: dict[int, dict[str, str]] = {}
-    for membership_id, role in db.session.execute(
-        select(MembershipRole.membership_id, MembershipRole.role).where(
-            MembershipRole.membership_id.in_(memberships)
-        )
-    ):
-        held.setdefault(membership_id, []).append(role)
-    for user_id, key, status in db.session.execute(
-        select(MemberTaskStatus.user_id, MemberTaskStatus.task_key, MemberTaskStatus.status).where(
-            MemberTaskStatus.user_id.in_(users)
-        )
-    ):
-        statuses.setdefault(user_id, {})[key] = status
-    return held, statuses
+# The page query's own columns; `_details` adds the rest.
+PAGE_COLUMNS = (
+    "kind",
+    "id",
+    "sort_name",
+    "email_verified",
+    "sso_linked",
+    "deactivated",
+    "ready",
+    "expires_at",
+    "user_id",
+)
 
 
-def _row(result, held: dict[int, list[str]], statuses: dict[int, dict[str, str]]) -> RosterRow:
+def _details(rows) -> tuple:
+    """Columns for the page's rows only: the person's name and email, a member's roles and own
+    task statuses, each looked up by key (reading them for the whole team would grow with it)."""
+
+    def status(task_key: str):
+        return (
+            select(MemberTaskStatus.status)
+            .where(MemberTaskStatus.user_id == rows.c.user_id, MemberTaskStatus.task_key == task_key)
+            .scalar_subquery()
+        )
+
+    held = (
+        select(func.aggregate_strings(MembershipRole.role, " "))
+        .where(rows.c.kind == "member", MembershipRole.membership_id == rows.c.id)
+        .scalar_subquery()
+    )
+    return (
+        func.coalesce(User.full_name, rows.c.name).label("name"),
+        func.coalesce(User.email, rows.c.email).label("email"),
+        func.coalesce(held, rows.c.role_keys, "").label("held_roles"),
+        status("mfa").label("mfa_status"),
+        status("user_agreements").label("agreements_status"),
+    )
+
+
+def _row(result) -> RosterRow:
+    held = result.held_roles.split()
     if result.kind == "invitation":
         return RosterRow(
-            "invitation",
-            result.id,
-            result.name,
-            result.email,
-            result.role_keys.split(),
-            expires_at=result.expires_at,
+            "invitation", result.id, result.name, result.email, held, expires_at=result.expires_at
         )
-    own = statuses.get(result.user_id, {})
     deactivated = bool(result.deactivated)
     return RosterRow(
         "member",
         result.id,
         result.name,
         result.email,
-        [k for k in ROLES if k in held.get(result.id, [])],
+        [k for k in ROLES if k in held],
         email_verified=bool(result.email_verified),
         sso_linked=bool(result.sso_linked),
-        mfa=None if deactivated or "mfa" not in own else Status[own["mfa"]],
-        agreements=None if deactivated or "user_agreements" not in own else Status[own["user_agreements"]],
+        mfa=None if deactivated or result.mfa_status is None else Status[result.mfa_status],
+        agreements=None
+        if deactivated or result.agreements_status is None
+        else Status[result.agreements_status],
         ready=bool(result.ready),
         deactivated=deactivated,
         user_id=result.user_id,
@@ -224,16 +238,11 @@ def roster(
     order = (both.c.sort_name, both.c.kind, both.c.id)
     rows = select(both).order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery("page")
     results = db.session.execute(
-        select(
-            *(column for column in rows.c if column.key not in ("name", "email")),
-            func.coalesce(User.full_name, rows.c.name).label("name"),
-            func.coalesce(User.email, rows.c.email).label("email"),
-        )
+        select(*(rows.c[key] for key in PAGE_COLUMNS), *_details(rows))
         .outerjoin(User, User.id == rows.c.user_id)
         .order_by(rows.c.sort_name, rows.c.kind, rows.c.id)
     ).all()
-    held, statuses = _details(results)
-    return RosterPage([_row(r, held, statuses) for r in results], total, page, per_page)
+    return RosterPage([_row(r) for r in results], total, page, per_page)
 
 
 def member_sso_linked(user_id: int) -> bool:
