@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -12,19 +14,22 @@ from .models import Membership, User
 _MEMBERSHIP = "_signed_in_membership"
 
 
+@cache
+def _signed_in_statement() -> Select:
+    # Built once: every signed-in request runs it, and building a statement costs more than the
+    # database takes to answer it.
+    return (
+        select(User, Membership)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .options(joinedload(Membership.organization), joinedload(Membership.role_rows))
+        .where(User.id == bindparam("user_id"))
+    )
+
+
 def load_signed_in(user_id: int) -> User | None:
     """The active person with this id, their membership (organization and roles) read in the same
     statement: every signed-in page needs both, and one round trip to the database costs less."""
-    row = (
-        db.session.execute(
-            select(User, Membership)
-            .outerjoin(Membership, Membership.user_id == User.id)
-            .options(joinedload(Membership.organization), joinedload(Membership.role_rows))
-            .where(User.id == user_id)
-        )
-        .unique()
-        .first()
-    )
+    row = db.session.execute(_signed_in_statement(), {"user_id": user_id}).unique().first()
     if row is None or not row.User.is_active:
         return None
     user, membership = row

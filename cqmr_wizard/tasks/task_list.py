@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, union_all
+from functools import cache
+
+from sqlalchemy import CompoundSelect, bindparam, or_, select, union_all
 
 from ..extensions import db
 from ..models import Membership, User
-from ..models.base import utcnow
+from ..models.base import UTCDateTime, utcnow
 from ..models.progress import MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, task_statuses
 from .facts import load_facts
+
+
+@cache
+def _statuses_statement() -> CompoundSelect:
+    """The person's organization's and own task statuses (built once: every task list runs it)."""
+    due = OrganizationProgress.refresh_due_at
+    return union_all(
+        select(OrganizationTaskStatus.task_key, OrganizationTaskStatus.status)
+        .join(
+            OrganizationProgress,
+            OrganizationProgress.organization_id == OrganizationTaskStatus.organization_id,
+        )
+        .where(
+            OrganizationTaskStatus.organization_id == bindparam("organization_id"),
+            # Else time changed a fact since it was written: computed live instead.
+            or_(due.is_(None), due > bindparam("now", type_=UTCDateTime())),
+        ),
+        select(MemberTaskStatus.task_key, MemberTaskStatus.status).where(
+            MemberTaskStatus.user_id == bindparam("user_id")
+        ),
+    )
 
 
 def projected_states(user: User, membership: Membership | None) -> list[TaskState]:
@@ -18,22 +41,9 @@ def projected_states(user: User, membership: Membership | None) -> list[TaskStat
     or if the projection has no current row for them)."""
     if membership is None:
         return task_statuses(load_facts(user, None), TASKS)
-    due = OrganizationProgress.refresh_due_at
     rows = db.session.execute(
-        union_all(
-            select(OrganizationTaskStatus.task_key, OrganizationTaskStatus.status)
-            .join(
-                OrganizationProgress,
-                OrganizationProgress.organization_id == OrganizationTaskStatus.organization_id,
-            )
-            .where(
-                OrganizationTaskStatus.organization_id == membership.organization_id,
-                or_(due.is_(None), due > utcnow()),  # else time changed a fact: computed live below
-            ),
-            select(MemberTaskStatus.task_key, MemberTaskStatus.status).where(
-                MemberTaskStatus.user_id == user.id
-            ),
-        )
+        _statuses_statement(),
+        {"organization_id": membership.organization_id, "user_id": user.id, "now": utcnow()},
     ).all()
     statuses = dict(rows)
     if any(task.key not in statuses for task in TASKS):
