@@ -259,13 +259,18 @@ def recovery_codes():
     return render_form("mfa/recovery_codes.html", form, codes=codes, position=position)
 
 
-@bp.route("/recovery-codes/download")
-@allow(Access.USER)
-def download_codes():
+def shown_codes_or_404() -> list[str]:
+    """The recovery codes being shown to this session; once saved or expired they are not found."""
     codes = recovery.shown_codes()
     if codes is None:
         abort(404)
-    body = render_template("mfa/recovery_codes.txt", codes=codes, account=current_user.email)
+    return codes
+
+
+@bp.route("/recovery-codes/download")
+@allow(Access.USER)
+def download_codes():
+    body = render_template("mfa/recovery_codes.txt", codes=shown_codes_or_404(), account=current_user.email)
     response = make_response(body)
     response.mimetype = "text/plain"
     response.headers["Content-Disposition"] = 'attachment; filename="cqmr-recovery-codes.txt"'
@@ -275,10 +280,9 @@ def download_codes():
 @bp.route("/recovery-codes/print")
 @allow(Access.USER)
 def print_codes():
-    codes = recovery.shown_codes()
-    if codes is None:
-        abort(404)
-    return render_template("mfa/recovery_codes_print.html", codes=codes, account=current_user.email)
+    return render_template(
+        "mfa/recovery_codes_print.html", codes=shown_codes_or_404(), account=current_user.email
+    )
 
 
 @bp.route("/recovery-codes/new", methods=["GET", "POST"])
