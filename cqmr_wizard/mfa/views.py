@@ -179,6 +179,7 @@ def answer_challenge(
 
 
 def recovery_code_used(left: int) -> None:
+    """Warn that a recovery code was spent, and say how many are left."""
     flash(
         f"You used a recovery code. You have {left} recovery code{'s' if left != 1 else ''} "
         "left. If you no longer have your phone, change your authenticator app now in "
