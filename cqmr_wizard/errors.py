@@ -48,16 +48,18 @@ MESSAGES = {
 }
 
 
-def register_error_handlers(app: Flask) -> None:
-    def render(code: int, detail: str | None = None, title: str | None = None):
-        default_title, body = MESSAGES.get(code, MESSAGES[500])
-        return render_template(
-            "errors/error.html", code=code, title=title or default_title, body=detail or body
-        ), code
+def error_page(code: int, detail: str | None = None, title: str | None = None) -> tuple[str, int]:
+    """The branded page for an HTTP error; `detail` and `title` replace the usual words."""
+    default_title, body = MESSAGES.get(code, MESSAGES[500])
+    return render_template(
+        "errors/error.html", code=code, title=title or default_title, body=detail or body
+    ), code
 
+
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return render(
+        return error_page(
             400,
             "For your security, a form stops working when it has been open a long time or was "
             "not sent from this site. Your answers on that page were not saved. Go back, reload "
@@ -71,14 +73,14 @@ def register_error_handlers(app: Flask) -> None:
             return error
         if isinstance(error, RateLimitExceeded):
             return too_many_requests()
-        response = render(error.code, getattr(error, "cqmr_detail", None))
+        response = error_page(error.code, getattr(error, "cqmr_detail", None))
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             return response[0], 405, {"Allow": ", ".join(error.valid_methods)}
         return response
 
     def too_many_requests():
         retry_at = retry_time()
-        page, status = render(429, f"{MESSAGES[429][1]} {when_to_retry(retry_at)}")
+        page, status = error_page(429, f"{MESSAGES[429][1]} {when_to_retry(retry_at)}")
         seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
         return page, status, {"Retry-After": str(seconds)}
 
@@ -88,12 +90,12 @@ def register_error_handlers(app: Flask) -> None:
             return http_error(error)
         log.exception("unhandled error")
         db.session.rollback()
-        return render(500)
+        return error_page(500)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
         db.session.rollback()
-        return render(500)
+        return error_page(500)
 
 
 def retry_time() -> datetime:

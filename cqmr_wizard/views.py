@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, render_template
 from flask_wtf import FlaskForm
 
@@ -18,6 +20,18 @@ def add_error(form: FlaskForm, field: str | None, message: str) -> None:
         form[field].errors = [*form[field].errors, message]
     else:
         form.form_errors.append(message)
+
+
+def accepted(
+    form: FlaskForm, action: Callable[[], object], refusal: type[Exception], field: str | None = None
+) -> bool:
+    """True when the service `action` did it; when it refused, the form says why (at `field` if given)."""
+    try:
+        action()
+    except refusal as error:
+        add_error(form, field or error.field, error.message)
+        return False
+    return True
 
 
 def pdf_download(data: bytes, filename: str) -> Response:

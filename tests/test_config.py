@@ -9,7 +9,8 @@ from flask import request
 
 from cqmr_wizard import create_app
 from cqmr_wizard.access import Access, allow
-from cqmr_wizard.config import ENV_SETTINGS, ConfigurationError
+from cqmr_wizard.config import ConfigurationError
+from cqmr_wizard.settings import ENV_SETTINGS
 
 PRODUCTION = {
     "CQMR_ENV": "production",

@@ -1,5 +1,5 @@
-"""The README documents every setting config.py reads, in its tables, and says which ones the
-environment may set."""
+"""The README documents every setting settings.py declares and config.py reads, in its tables,
+and says which ones the environment may set."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG_MODULES = ("settings.py", "config.py")
 SETTING = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 
@@ -18,11 +19,12 @@ def _string(node: ast.AST) -> str | None:
 
 
 def settings_read_by_config() -> tuple[set[str], set[str]]:
-    """(every setting config.py declares or reads, those the environment may set), from its source."""
-    tree = ast.parse((ROOT / "cqmr_wizard" / "config.py").read_text())
+    """(every setting the configuration modules declare or read, those the environment may set),
+    from their source."""
+    trees = [ast.parse((ROOT / "cqmr_wizard" / name).read_text()) for name in CONFIG_MODULES]
     every: set[str] = set()
     from_environment: set[str] = set()
-    for node in ast.walk(tree):
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Dict | ast.Tuple):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = {t.id for t in targets if isinstance(t, ast.Name)}

@@ -7,7 +7,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cqmr_wizard import create_app
-from cqmr_wizard.config import ENV_SETTINGS, ConfigurationError
+from cqmr_wizard.config import ConfigurationError
+from cqmr_wizard.settings import ENV_SETTINGS
 
 PRODUCTION = {
     "CQMR_ENV": "production",

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-import smtplib
-
 from sqlalchemy import select
 
 from ..extensions import db
@@ -16,8 +13,6 @@ from . import pdf
 from .consent import disclosure
 from .documents import sha256_hex
 from .pdf import AnySignature
-
-log = logging.getLogger(__name__)
 
 
 def attach_documents(signature: AnySignature, version: AgreementVersion, consent: ElectronicConsent) -> None:
@@ -95,22 +90,17 @@ def attachment_names(signature: AnySignature, version: AgreementVersion) -> tupl
     return f"{base}-signed.pdf", f"{base}-certificate.pdf"
 
 
-def send_signed_copies(signature: AnySignature, version: AgreementVersion) -> bool:
-    """Mail the signed copy and the certificate to the signer; a mail failure never undoes it."""
+def send_signed_copies(signature: AnySignature, version: AgreementVersion) -> None:
+    """Mail the signed copy and the certificate to the signer, through the outbox."""
     copy_name, certificate_name = attachment_names(signature, version)
-    try:
-        send_mail(
-            signature.signer_email,
-            f"Your signed copy: {version.title}",
-            "agreement_signed",
-            signature=signature,
-            version=version,
-            attachments=[
-                (copy_name, signature.signed_copy_pdf, "application/pdf"),
-                (certificate_name, signature.certificate_pdf, "application/pdf"),
-            ],
-        )
-    except (smtplib.SMTPException, OSError):
-        log.warning("could not mail the signed copy of signature %s", signature.id)
-        return False
-    return True
+    send_mail(
+        signature.signer_email,
+        f"Your signed copy: {version.title}",
+        "agreement_signed",
+        signature=signature,
+        version=version,
+        attachments=[
+            (copy_name, signature.signed_copy_pdf, "application/pdf"),
+            (certificate_name, signature.certificate_pdf, "application/pdf"),
+        ],
+    )

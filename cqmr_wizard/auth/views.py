@@ -13,7 +13,7 @@ from ..errors import when_to_retry
 from ..extensions import per_source
 from ..models.base import utcnow
 from ..security import safe_next_path
-from ..views import add_error, render_form
+from ..views import accepted, add_error, render_form
 from . import bp, password_change, services, throttle, tokens, unlock
 from .forms import ChangePasswordForm, ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
@@ -38,14 +38,13 @@ def link_problem(error: tokens.TokenError, purpose: str):
 @per_source("RATE_LIMIT_SIGN_UP")
 def sign_up():
     form = SignUpForm()
-    if form.validate_on_submit():
-        try:
-            services.sign_up(form.full_name.data, form.email.data, form.password.data)
-        except services.AccountError as error:
-            add_error(form, error.field, error.message)
-        else:
-            session["check_email"] = form.email.data  # never in the URL (logs, history)
-            return redirect(url_for("auth.check_email"))
+    if form.validate_on_submit() and accepted(
+        form,
+        lambda: services.sign_up(form.full_name.data, form.email.data, form.password.data),
+        services.AccountError,
+    ):
+        session["check_email"] = form.email.data  # never in the URL (logs, history)
+        return redirect(url_for("auth.check_email"))
     return render_form("auth/sign_up.html", form)
 
 
@@ -61,14 +60,11 @@ def check_email():
 @per_source("RATE_LIMIT_RESEND_VERIFICATION")
 def resend_verification():
     form = EmailOnlyForm()
-    if form.validate_on_submit():
-        try:
-            services.resend_verification(form.email.data)
-        except services.AccountError as error:
-            add_error(form, error.field, error.message)
-        else:
-            session["check_email"] = form.email.data
-            return redirect(url_for("auth.check_email"))
+    if form.validate_on_submit() and accepted(
+        form, lambda: services.resend_verification(form.email.data), services.AccountError
+    ):
+        session["check_email"] = form.email.data
+        return redirect(url_for("auth.check_email"))
     return render_form("auth/check_email.html", form, email="")
 
 
@@ -159,13 +155,10 @@ def sign_out_everywhere():
 @per_source("RATE_LIMIT_PASSWORD_RESET")
 def forgot_password():
     form = EmailOnlyForm()
-    if form.validate_on_submit():
-        try:
-            services.request_password_reset(form.email.data)
-        except services.AccountError as error:
-            add_error(form, error.field, error.message)
-        else:
-            return render_template("auth/reset_sent.html", email=form.email.data)
+    if form.validate_on_submit() and accepted(
+        form, lambda: services.request_password_reset(form.email.data), services.AccountError
+    ):
+        return render_template("auth/reset_sent.html", email=form.email.data)
     return render_form("auth/forgot_password.html", form)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import smtplib
-
 from sqlalchemy import select
 
 from .. import audit
@@ -12,8 +9,6 @@ from ..audit.events import AuditEventType
 from ..extensions import db
 from ..mail import send_mail
 from ..models import Membership, User
-
-log = logging.getLogger(__name__)
 
 
 def organization_id(user_id: int) -> int | None:
@@ -33,8 +28,5 @@ def record(event: AuditEventType, user: User, actor: User | None = None, **detai
 
 
 def notify(user: User, subject: str, template: str, **context: object) -> None:
-    """Mail the user after the change is committed; a mail failure never undoes it."""
-    try:
-        send_mail(user.email, subject, template, user=user, **context)
-    except (smtplib.SMTPException, OSError):
-        log.warning("could not send the %s mail to user %s", template, user.id)
+    """Mail the user, through the outbox: delivered only once the change is committed."""
+    send_mail(user.email, subject, template, user=user, **context)

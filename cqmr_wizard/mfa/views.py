@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import (
@@ -16,10 +17,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import Field
 
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import per_source
+from ..models import User
 from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import add_error, render_form
@@ -153,43 +157,58 @@ def not_challenged():
     return None
 
 
+def answer_challenge(
+    template: str,
+    form: FlaskForm,
+    code: Field,
+    check: Callable[[User, str], int],
+    passed: Callable[[int], None],
+    field: str | None = None,
+):
+    """A sign-in challenge page: once `check` accepts the `code`, tell the person (`passed`) and go on."""
+    if (elsewhere := not_challenged()) is not None:
+        return elsewhere
+    if form.validate_on_submit():
+        try:
+            result = check(current_user, code.data)
+        except services.MfaError as error:
+            return refused(template, form, error, field)
+        passed(result)
+        return redirect(services.next_path())
+    return render_form(template, form)
+
+
+def recovery_code_used(left: int) -> None:
+    """Warn that a recovery code was spent, and say how many are left."""
+    flash(
+        f"You used a recovery code. You have {left} recovery code{'s' if left != 1 else ''} "
+        "left. If you no longer have your phone, change your authenticator app now in "
+        "your two-step verification settings.",
+        "warning",
+    )
+
+
 @bp.route("/", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
 @per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge():
-    if (elsewhere := not_challenged()) is not None:
-        return elsewhere
     form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            offset = services.pass_challenge(current_user, form.code.data)
-        except services.MfaError as error:
-            return refused("mfa/challenge.html", form, error)
-        clock_notice(offset)
-        return redirect(services.next_path())
-    return render_form("mfa/challenge.html", form)
+    return answer_challenge("mfa/challenge.html", form, form.code, services.pass_challenge, clock_notice)
 
 
 @bp.route("/recovery-code", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
 @per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge_recovery():
-    if (elsewhere := not_challenged()) is not None:
-        return elsewhere
     form = RecoveryCodeForm()
-    if form.validate_on_submit():
-        try:
-            left = services.pass_recovery_challenge(current_user, form.recovery_code.data)
-        except services.MfaError as error:
-            return refused("mfa/challenge_recovery.html", form, error, "recovery_code")
-        flash(
-            f"You used a recovery code. You have {left} recovery code{'s' if left != 1 else ''} "
-            "left. If you no longer have your phone, change your authenticator app now in "
-            "your two-step verification settings.",
-            "warning",
-        )
-        return redirect(services.next_path())
-    return render_form("mfa/challenge_recovery.html", form)
+    return answer_challenge(
+        "mfa/challenge_recovery.html",
+        form,
+        form.recovery_code,
+        services.pass_recovery_challenge,
+        recovery_code_used,
+        "recovery_code",
+    )
 
 
 @bp.route("/confirm-it-is-you", methods=["GET", "POST"])
@@ -241,13 +260,18 @@ def recovery_codes():
     return render_form("mfa/recovery_codes.html", form, codes=codes, position=position)
 
 
-@bp.route("/recovery-codes/download")
-@allow(Access.USER)
-def download_codes():
+def shown_codes_or_404() -> list[str]:
+    """The recovery codes being shown to this session; once saved or expired they are not found."""
     codes = recovery.shown_codes()
     if codes is None:
         abort(404)
-    body = render_template("mfa/recovery_codes.txt", codes=codes, account=current_user.email)
+    return codes
+
+
+@bp.route("/recovery-codes/download")
+@allow(Access.USER)
+def download_codes():
+    body = render_template("mfa/recovery_codes.txt", codes=shown_codes_or_404(), account=current_user.email)
     response = make_response(body)
     response.mimetype = "text/plain"
     response.headers["Content-Disposition"] = 'attachment; filename="cqmr-recovery-codes.txt"'
@@ -257,10 +281,9 @@ def download_codes():
 @bp.route("/recovery-codes/print")
 @allow(Access.USER)
 def print_codes():
-    codes = recovery.shown_codes()
-    if codes is None:
-        abort(404)
-    return render_template("mfa/recovery_codes_print.html", codes=codes, account=current_user.email)
+    return render_template(
+        "mfa/recovery_codes_print.html", codes=shown_codes_or_404(), account=current_user.email
+    )
 
 
 @bp.route("/recovery-codes/new", methods=["GET", "POST"])

@@ -16,7 +16,8 @@ from ..models import Organization
 from ..models.base import utcnow
 from ..models.progress import OrganizationProgress, OrganizationTaskStatus
 from ..tasks import Status, TaskState
-from ..tasks.projection import ORGANIZATION_TASKS, organization_states, overall_status, refresh_due
+from ..tasks.expected import ORGANIZATION_TASKS, organization_states, overall_status
+from ..tasks.projection import refresh_due
 
 __all__ = ["ORGANIZATION_TASKS", "organization_states", "overall_status"]
 

@@ -13,8 +13,8 @@ from ..models import AgreementUpload, AuditEvent, Invitation, Membership, Organi
 from ..models.agreements import UPLOAD_PENDING
 from ..models.base import utcnow
 from ..tasks import Facts, Status, TaskState
+from ..tasks.expected import member_ready, member_states, organization_states, overall_status
 from ..tasks.facts import organizations_facts, people_facts
-from ..tasks.projection import member_ready, member_states, organization_states, overall_status
 
 RECENT_EVENTS = 50
 

@@ -80,38 +80,44 @@ def _describe(identity: OidcIdentity, verified: VerifiedIdentity) -> None:
     identity.last_used_at = utcnow()
 
 
+# Why an identity cannot be linked to an account → (HTTP status, what the person is told)
+LINK_REFUSALS: dict[str, tuple[int, str]] = {
+    "operator": (
+        403,
+        "Registry operator accounts cannot be connected to OneHealthPort. Operators sign in "
+        "with their password and two-step verification only.",
+    ),
+    "linked_to_another_account": (
+        409,
+        "This OneHealthPort account is already connected to another CQMR onboarding "
+        "account. Sign out and sign in with OneHealthPort to use that account, or ask "
+        "the CQMR team for help.",
+    ),
+    "different_identity_linked": (
+        409,
+        "Your account is already connected to a different OneHealthPort account. "
+        "Disconnect it first if you want to use this one.",
+    ),
+}
+
+
+def refuse_link(reason: str, user: User, **details: object) -> Refused:
+    """`refuse` with the status and words of LINK_REFUSALS[reason]."""
+    status, message = LINK_REFUSALS[reason]
+    return refuse(reason, status, message, user=user, **details)
+
+
 def link_identity(user: User, verified: VerifiedIdentity) -> OidcIdentity:
     """Link the verified identity to `user` (the caller commits); refuse one linked elsewhere,
     and refuse operators: they sign in with password and TOTP only."""
     if user.is_operator:
-        raise refuse(
-            "operator",
-            403,
-            "Registry operator accounts cannot be connected to OneHealthPort. Operators sign in "
-            "with their password and two-step verification only.",
-            user=user,
-            issuer=verified.issuer,
-        )
+        raise refuse_link("operator", user, issuer=verified.issuer)
     existing = find_identity(verified.issuer, verified.subject)
     if existing is not None and existing.user_id != user.id:
-        raise refuse(
-            "linked_to_another_account",
-            409,
-            "This OneHealthPort account is already connected to another CQMR onboarding "
-            "account. Sign out and sign in with OneHealthPort to use that account, or ask "
-            "the CQMR team for help.",
-            user=user,
-            issuer=verified.issuer,
-        )
+        raise refuse_link("linked_to_another_account", user, issuer=verified.issuer)
     own = identity_for(user.id, verified.issuer)
     if own is not None and own.subject != verified.subject:
-        raise refuse(
-            "different_identity_linked",
-            409,
-            "Your account is already connected to a different OneHealthPort account. "
-            "Disconnect it first if you want to use this one.",
-            user=user,
-        )
+        raise refuse_link("different_identity_linked", user)
     if existing is None:
         existing = OidcIdentity(user_id=user.id, issuer=verified.issuer, subject=verified.subject)
         _describe(existing, verified)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Membership, Organization
 from ..models.progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
-from .projection import Expected, chunks, expected_members, expected_organizations, rebuild, refresh_due
+from .expected import Expected, chunks, expected_members, expected_organizations
+from .projection import rebuild, refresh_due
 
 
 def _stored(model, status_model, key: str, ids: list[int]) -> dict[int, Expected]:

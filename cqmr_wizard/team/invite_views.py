@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
-from werkzeug.exceptions import TooManyRequests
 
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
+from ..errors import error_page
 from ..models import Invitation
 from ..models.organizations import ROLES
-from ..views import add_error, render_form
+from ..views import accepted, add_error, render_form
 from . import bp, csv_import, invitations, services
 from .forms import ROLE_DESCRIPTIONS, InviteForm, UploadForm
+from .views import page_button
 
 
-def too_many(message: str) -> TooManyRequests:
-    """A 429 whose page says what the limit is."""
-    error = TooManyRequests()
-    error.cqmr_detail = message  # type: ignore[attr-defined]
-    return error
+@bp.errorhandler(invitations.RateLimited)
+def invitation_limit(error: invitations.RateLimited):
+    """Inviting, uploading and resending all count against one limit: a 429 that says what it is."""
+    return error_page(429, error.message)
 
 
 def invitation_or_404(invitation_id: int) -> Invitation:
@@ -36,13 +38,11 @@ def invite():
     form = InviteForm()
     if form.validate_on_submit():
         person = invitations.NewInvitation(form.full_name.data, form.email.data, tuple(form.roles.data))
-        try:
-            invitations.invite(current_user, g.membership.organization_id, [person])
-        except services.TeamError as error:
-            add_error(form, error.field, error.message)
-        except invitations.RateLimited as error:
-            raise too_many(error.message) from None
-        else:
+        if accepted(
+            form,
+            lambda: invitations.invite(current_user, g.membership.organization_id, [person]),
+            services.TeamError,
+        ):
             flash(f"An invitation was sent to {person.email}.", "success")
             return redirect(url_for("team.index"))
     return render_form("team/invite.html", form, descriptions=ROLE_DESCRIPTIONS)
@@ -76,19 +76,17 @@ def upload():
                     f"The file has problems on {rows} row{'s' if rows != 1 else ''}. "
                     "Nobody was invited. Correct the file and upload it again.",
                 )
-            else:
-                try:
-                    invitations.invite(
-                        current_user, g.membership.organization_id, result.people, source="csv"
-                    )
-                except services.TeamError as error:
-                    add_error(form, "csv_file", error.message)
-                except invitations.RateLimited as error:
-                    raise too_many(error.message) from None
-                else:
-                    count = len(result.people)
-                    flash(f"{count} invitation{'s were' if count != 1 else ' was'} sent.", "success")
-                    return redirect(url_for("team.index"))
+            elif accepted(
+                form,
+                lambda: invitations.invite(
+                    current_user, g.membership.organization_id, result.people, source="csv"
+                ),
+                services.TeamError,
+                "csv_file",
+            ):
+                count = len(result.people)
+                flash(f"{count} invitation{'s were' if count != 1 else ' was'} sent.", "success")
+                return redirect(url_for("team.index"))
     return render_form(
         "team/upload.html",
         form,
@@ -115,18 +113,12 @@ def invitation(invitation_id: int):
 @allow(Access.ORG_ADMIN)
 def resend(invitation_id: int):
     invitation = invitation_or_404(invitation_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        invitations.resend(current_user, invitation)
-    except services.TeamError as error:
-        add_error(form, None, error.message)
-        return _invitation_page(invitation, form, 400)
-    except invitations.RateLimited as error:
-        raise too_many(error.message) from None
-    flash(f"A new invitation was sent to {invitation.email}. The earlier link no longer works.", "success")
-    return redirect(url_for("team.invitation", invitation_id=invitation.id))
+    return page_button(
+        partial(_invitation_page, invitation),
+        lambda: invitations.resend(current_user, invitation),
+        f"A new invitation was sent to {invitation.email}. The earlier link no longer works.",
+        url_for("team.invitation", invitation_id=invitation.id),
+    )
 
 
 @bp.route("/team/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
@@ -134,12 +126,9 @@ def resend(invitation_id: int):
 def revoke(invitation_id: int):
     invitation = invitation_or_404(invitation_id)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            invitations.revoke(current_user, invitation)
-        except services.TeamError as error:
-            add_error(form, None, error.message)
-        else:
-            flash(f"The invitation to {invitation.email} was revoked; its link no longer works.", "success")
-            return redirect(url_for("team.index"))
+    if form.validate_on_submit() and accepted(
+        form, lambda: invitations.revoke(current_user, invitation), services.TeamError
+    ):
+        flash(f"The invitation to {invitation.email} was revoked; its link no longer works.", "success")
+        return redirect(url_for("team.index"))
     return render_form("team/revoke.html", form, invitation=invitation)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..access import Access, allow
@@ -11,7 +15,7 @@ from ..extensions import db
 from ..models import Membership, OrganizationProgress
 from ..models.organizations import ROLES
 from ..security import bounded_int_arg
-from ..views import add_error, render_form
+from ..views import accepted, add_error, render_form
 from . import bp, services
 from .forms import ROLE_DESCRIPTIONS, RolesForm, TeamFilterForm
 from .roster import member_sso_linked, roster
@@ -28,6 +32,23 @@ def member_or_404(member_id: int) -> Membership:
 def mfa_member_url(member: Membership) -> str:
     """The two-step verification page for this member, where an administrator resets it."""
     return url_for("mfa.member", user_id=member.user_id)
+
+
+def page_button(
+    page: Callable[[ConfirmForm, int], ResponseReturnValue],
+    action: Callable[[], object],
+    done: str,
+    target: str,
+):
+    """A POST-only button on a member's or an invitation's page: a refusal shows that page again
+    with the reason (400); otherwise say `done` and go to `target`."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not accepted(form, action, services.TeamError):
+        return page(form, 400)
+    flash(done, "success")
+    return redirect(target)
 
 
 def _page_number() -> int:
@@ -102,14 +123,11 @@ def member_roles(member_id: int):
 def deactivate(member_id: int):
     member = member_or_404(member_id)
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            services.deactivate(current_user, member)
-        except services.TeamError as error:
-            add_error(form, None, error.message)
-        else:
-            flash(f"{member.user.full_name} was deactivated and signed out everywhere.", "success")
-            return redirect(url_for("team.member", member_id=member.id))
+    if form.validate_on_submit() and accepted(
+        form, lambda: services.deactivate(current_user, member), services.TeamError
+    ):
+        flash(f"{member.user.full_name} was deactivated and signed out everywhere.", "success")
+        return redirect(url_for("team.member", member_id=member.id))
     return render_form("team/deactivate.html", form, member=member)
 
 
@@ -117,13 +135,9 @@ def deactivate(member_id: int):
 @allow(Access.ORG_ADMIN)
 def reactivate(member_id: int):
     member = member_or_404(member_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.reactivate(current_user, member)
-    except services.TeamError as error:
-        add_error(form, None, error.message)
-        return _member_page(member, form, 400)
-    flash(f"{member.user.full_name} was reactivated and can sign in again.", "success")
-    return redirect(url_for("team.member", member_id=member.id))
+    return page_button(
+        partial(_member_page, member),
+        lambda: services.reactivate(current_user, member),
+        f"{member.user.full_name} was reactivated and can sign in again.",
+        url_for("team.member", member_id=member.id),
+    )

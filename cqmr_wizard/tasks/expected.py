@@ -1,0 +1,166 @@
+"""What the progress projection should hold, computed by the task engine from live facts:
+`verify` compares the stored rows with these, and the projection writes them.
+
+Organization rows hold the organization-scope task statuses, the overall status, the member
+counts and the started / last activity / completed times; member rows hold each member's own
+task statuses and readiness. A member's own tasks depend on their own facts only: a member task
+that waits for an organization task (connecting one's own OneHealthPort account waits for the
+organization's connection) is stored with that dependency met, and the task list applies it
+when it reads the two rows together (task_list.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from ..audit.events import AuditEventType
+from ..extensions import db
+from ..models import AuditEvent, Invitation, Organization
+from ..models.base import utcnow
+from . import facts as live  # a module, not its names: the features' packages import this one
+from .definitions import TASKS
+from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
+
+ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
+MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
+# The gate records this each time it lets a member through to the CQMR, which it does only
+# when every required task is complete: its first occurrence is the "completed" time.
+COMPLETION_EVENT = AuditEventType.GATE_REDIRECTED
+# Events about an organization that are not its own activity: a reminder or an operator's
+# look at its documents must not make a stalled organization look busy.
+NOT_ACTIVITY = (
+    AuditEventType.REMINDER_SENT,
+    AuditEventType.OPERATOR_EXPORTED,
+    AuditEventType.OPERATOR_DOCUMENT_DOWNLOADED,
+    AuditEventType.OPERATOR_UPLOAD_DOWNLOADED,
+    AuditEventType.OPERATOR_ORGANIZATION_SUSPENDED,
+    AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
+)
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A projection row as live facts say it should be, with its task statuses by key."""
+
+    row: dict[str, object]
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+def overall_status(states: Sequence[TaskState]) -> Status:
+    """Completed when no required task is missing; not started when nothing is under way."""
+    if not missing_required(states):
+        return Status.COMPLETED
+    if all(s.status in (Status.NOT_STARTED, Status.CANNOT_START) for s in states):
+        return Status.NOT_STARTED
+    return Status.IN_PROGRESS
+
+
+def organization_states(org_facts: OrganizationFacts) -> list[TaskState]:
+    """The organization-scope task states, as an administrator's task list shows them."""
+    return task_statuses(
+        Facts(email_verified=True, is_admin=True, organization=org_facts), ORGANIZATION_TASKS
+    )
+
+
+def member_states(facts: Facts) -> list[TaskState]:
+    """A member's own task states from their own facts, organization dependencies taken as met."""
+    return task_statuses(facts, MEMBER_TASKS, done_elsewhere=[task.key for task in ORGANIZATION_TASKS])
+
+
+def member_ready(facts: Facts, states: Sequence[TaskState]) -> bool:
+    """Email verified and every required task of their own completed."""
+    return facts.email_verified and all(s.completed for s in states if s.task.required)
+
+
+def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
+    """The member rows of these people (those who belong to an organization)."""
+    expected = {}
+    for user_id, (person, facts) in live.people_facts(user_ids).items():
+        if person.membership_id is None:
+            continue
+        states = member_states(facts)
+        row = {
+            "user_id": user_id,
+            "organization_id": person.organization_id,
+            "membership_id": person.membership_id,
+            "sort_name": person.full_name.lower()[:200],
+            "email_verified": facts.email_verified,
+            "sso_linked": facts.sso_linked,
+            "deactivated": person.deactivated,
+            "ready": not person.deactivated and member_ready(facts, states),
+        }
+        expected[user_id] = Expected(row, {s.task.key: s.status.name for s in states})
+    return expected
+
+
+def per_organization(
+    organization_id: InstrumentedAttribute[int], value: ColumnElement, *conditions: ColumnElement[bool]
+) -> dict[int, Any]:
+    """`value` aggregated per organization over the rows that meet `conditions`."""
+    return dict(
+        db.session.execute(select(organization_id, value).where(*conditions).group_by(organization_id)).all()
+    )
+
+
+def activity_times(organization_ids: Collection[int]) -> tuple[dict[int, datetime], ...]:
+    """Per organization: its last activity, its completion, and when its first open invitation expires."""
+    activity = per_organization(
+        AuditEvent.organization_id,
+        func.max(AuditEvent.occurred_at),
+        AuditEvent.organization_id.in_(organization_ids),
+        AuditEvent.event_type.not_in(NOT_ACTIVITY),
+    )
+    completed = per_organization(
+        AuditEvent.organization_id,
+        func.min(AuditEvent.occurred_at),
+        AuditEvent.organization_id.in_(organization_ids),
+        AuditEvent.event_type == COMPLETION_EVENT,
+    )
+    expiring = per_organization(
+        Invitation.organization_id,
+        func.min(Invitation.expires_at),
+        Invitation.organization_id.in_(organization_ids),
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
+    )
+    return activity, completed, expiring
+
+
+def expected_organizations(organization_ids: Collection[int], ready: dict[int, int]) -> dict[int, Expected]:
+    """The organization rows of these organizations, given how many members each has ready."""
+    orgs = db.session.scalars(select(Organization).where(Organization.id.in_(organization_ids))).all()
+    facts = live.organizations_facts(orgs)
+    activity, completed, expiring = activity_times([org.id for org in orgs])
+    expected = {}
+    for org in orgs:
+        states = organization_states(facts[org.id])
+        row = {
+            "organization_id": org.id,
+            "sort_name": org.legal_name.lower() if org.legal_name else None,
+            "overall": overall_status(states).name,
+            "members": facts[org.id].members,
+            "members_ready": ready.get(org.id, 0),
+            "admins": facts[org.id].admins,
+            "signers": facts[org.id].signers,
+            "pending_invitations": facts[org.id].pending_invitations,
+            "started_at": org.created_at,
+            "last_activity_at": activity.get(org.id) or org.updated_at,
+            "completed_at": completed.get(org.id),
+            "refresh_due_at": expiring.get(org.id),
+        }
+        expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})
+    return expected
+
+
+def chunks(ids: Collection[int]) -> Iterator[list[int]]:
+    """The ids in sorted lists of at most CHUNK (bounded IN lists and memory)."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
