@@ -142,10 +142,12 @@ def test_one_code_sent_20_times_at_once_to_two_instances_is_accepted_once(app_fa
 def test_delays_grow_after_three_failures_even_for_the_right_code(app, client, clock):
     user_id, secret = enrolled(app)
     password_only(client)
+    # One time step for the whole throttled stretch: moving to the next step in the middle of it
+    # could carry the clock past the 1-second wait it checks.
+    steady_clock(margin=15)
     for _ in range(3):
         assert post_code(client, wrong_code(secret)).status_code == 400
     assert mfa_state(app, user_id).failed_attempts == 3
-    steady_clock()
     refused = post_code(client, totp_now(secret))
     assert refused.status_code == 429
     assert "Wait 1 second" in page_text(refused) and page_text(refused).startswith("Error: ")
@@ -168,13 +170,15 @@ def test_ten_failures_lock_the_account_on_every_instance_until_the_wait_expires(
     one, other = first.test_client(), second.test_client()
     password_only(one)
     password_only(other)
+    # One time step until the lock is checked: moving to the next step in the middle of it could
+    # carry the clock past the 3-second lock.
+    steady_clock(margin=20)
     for attempt in range(1, 10):
         response = post_code(one if attempt % 2 else other, wrong_code(secret))
         assert response.status_code == 400, attempt
     tenth = post_code(other, wrong_code(secret))
     assert tenth.status_code == 429
     assert "locked" in page_text(tenth)
-    steady_clock()
     for client in (one, other):
         refused = post_code(client, totp_now(secret))
         assert refused.status_code == 429 and "locked" in page_text(refused)
