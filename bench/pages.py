@@ -96,6 +96,18 @@ def _database(name: str, create: bool) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _app_with(env: dict[str, str], create_app):
+    """The app made under these environment variables, which are then put back as they were
+    (the benchmarks that follow start processes that inherit this one's environment)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return create_app()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
@@ -134,8 +146,7 @@ def measure_size(size: Size) -> dict:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             env = _environment(database, Path(tmp) / "instance")
-            os.environ.update(env)
-            app = create_app()
+            app = _app_with(env, create_app)
             with app.app_context():
                 upgrade(directory=str(Path(app.root_path) / "migrations"))
                 print(

@@ -82,7 +82,7 @@ def stalled_organizations(stalled_days: int) -> list[tuple[Organization, list[st
     """Unfinished, unsuspended organizations with no activity for `stalled_days` days, each with
     the titles of its required tasks still to do (read from the progress projection)."""
     refresh_due()
-    query = listing_query(Filters(stalled_days=stalled_days), Organization).where(
+    query = listing_query(Filters(stalled_days=stalled_days), Organization, every_row=True).where(
         Organization.suspended_at.is_(None)
     )
     stalled = []

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Organization
@@ -117,10 +118,10 @@ def _order(query: Select, filters: Filters) -> Select:
     return query.order_by(key, OrganizationProgress.organization_id)
 
 
-def _statuses() -> list:
-    """One status column per organization task (the projection pivoted), each a lookup by primary
-    key: a subquery per column keeps planning cheap, where six outer joins of one table made the
-    planner weigh every join order on each request."""
+def _status_lookups() -> list:
+    """One status column per organization task (the projection pivoted) for a page: each a
+    lookup by primary key, evaluated for the page's rows only and cheap to plan, where six
+    outer joins of one table made the planner weigh every join order on each request."""
     return [
         select(OrganizationTaskStatus.status)
         .where(
@@ -134,6 +135,16 @@ def _statuses() -> list:
     ]
 
 
+def _status_joins() -> list[tuple]:
+    """The same columns for every organization (the export): outer joins, which PostgreSQL
+    reads in one pass each, where a lookup per row and column would come before the first row."""
+    joins = []
+    for task in ORGANIZATION_TASKS:
+        alias = aliased(OrganizationTaskStatus, name=f"status_{task.key}")
+        joins.append((alias, (alias.organization_id == Organization.id) & (alias.task_key == task.key)))
+    return joins
+
+
 PROGRESS = (
     OrganizationProgress.overall,
     OrganizationProgress.members,
@@ -143,11 +154,18 @@ PROGRESS = (
 )
 
 
-def listing_query(filters: Filters, *columns) -> Select:
-    """The SQL of the list: the given columns, each task's status, then the PROGRESS columns."""
-    query = select(*columns, *_statuses(), *PROGRESS).join(
-        OrganizationProgress, OrganizationProgress.organization_id == Organization.id
-    )
+def listing_query(filters: Filters, *columns, every_row: bool = False) -> Select:
+    """The SQL of the list: the given columns, each task's status, then the PROGRESS columns;
+    `every_row` for reading them all rather than a page."""
+    if every_row:
+        joins = _status_joins()
+        query = select(*columns, *(alias.status for alias, _ in joins), *PROGRESS)
+    else:
+        joins = []
+        query = select(*columns, *_status_lookups(), *PROGRESS)
+    query = query.join(OrganizationProgress, OrganizationProgress.organization_id == Organization.id)
+    for alias, on in joins:
+        query = query.outerjoin(alias, on)
     return _order(_where(query, filters), filters)
 
 
@@ -187,5 +205,5 @@ def list_organizations(filters: Filters, page_size: int) -> Listing:
 def export_rows(filters: Filters, *columns) -> Iterator[tuple]:
     """Every organization the filters leave, in order, as `listing_query` rows, read in batches
     so that memory stays flat whatever their number (give columns, not entities)."""
-    query = listing_query(filters, *columns).execution_options(yield_per=EXPORT_BATCH)
+    query = listing_query(filters, *columns, every_row=True).execution_options(yield_per=EXPORT_BATCH)
     yield from db.session.execute(query).tuples()
