@@ -90,11 +90,15 @@ def test_bad_search_input_is_explained(app):
         assert client.get(f"/operator/audit.csv?{query}").status_code == 400
 
 
-def test_pagination(app):
+def record_reminders(app, count: int) -> None:
     with app.app_context():
-        for n in range(120):
+        for n in range(count):
             audit.record(AuditEventType.REMINDER_SENT, details={"n": n})
         db.session.commit()
+
+
+def test_pagination(app):
+    record_reminders(app, 120)
     client = operator_client(app)
     first = client.get("/operator/audit?event_type=reminder.sent")
     assert "120 events, page 1 of 3" in page_text(first)
@@ -115,10 +119,7 @@ def test_a_long_trail_is_counted_up_to_a_limit_and_still_paged_to_the_end(app, m
 
     monkeypatch.setattr(audit_search, "COUNT_LIMIT", 60)
     monkeypatch.setattr(audit_views, "COUNT_LIMIT", 60)
-    with app.app_context():
-        for n in range(120):
-            audit.record(AuditEventType.REMINDER_SENT, details={"n": n})
-        db.session.commit()
+    record_reminders(app, 120)
     client = operator_client(app)
     first = client.get("/operator/audit?event_type=reminder.sent")
     assert "More than 60 events, page 1." in page_text(first)
