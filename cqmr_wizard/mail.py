@@ -1,27 +1,18 @@
-"""Mail: `send_mail` renders a message into the outbox; `deliver_mail` sends one after commit,
-by SMTP when MAIL_SERVER is set, otherwise as an .eml file in MAIL_OUTBOX."""
+"""Mail: `send_mail` renders a message into the outbox; the outbox's deliverer sends it after
+commit (`outbox/mail_delivery.py`)."""
 
 from __future__ import annotations
 
 import base64
-import logging
 import re
-import smtplib
-import uuid
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, url_for
 
 from .extensions import db
-from .models.base import utcnow
 from .outbox.queue import enqueue, has_uncommitted_changes
-
-log = logging.getLogger(__name__)
 
 # Line breaks of every kind and other control characters: none may reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -88,24 +79,3 @@ def send_mail(
     if after_commit:
         db.session.commit()
     return message
-
-
-def deliver_mail(payload: dict[str, Any]) -> None:
-    """Send one rendered mail; raise if the mail server refuses it or does not answer."""
-    config = current_app.config
-    raw = base64.b64decode(payload["message"])
-    if config.get("MAIL_SERVER"):
-        message = message_from_bytes(raw, policy=policy.SMTP)
-        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
-            if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-            smtp.send_message(message)
-        log.info("mail sent by SMTP: template=%s", payload.get("template"))
-        return
-    outbox = Path(config["MAIL_OUTBOX"])
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
-    path.write_bytes(raw)
-    log.info("mail written to outbox: template=%s file=%s", payload.get("template"), path.name)

@@ -19,11 +19,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..mail import deliver_mail
 from ..models import OutboxMessage
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SENT
 from ..provisioning.scim import deliver as deliver_scim
+from .mail_delivery import deliver_mail
 
 log = logging.getLogger(__name__)
 
