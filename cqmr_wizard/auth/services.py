@@ -65,14 +65,15 @@ def sign_up(full_name: str, email: str, password: str) -> None:
 
 def send_verification(user: User) -> None:
     """Mail a fresh verification link (the caller commits)."""
-    token = tokens.issue_token(user, tokens.VERIFY_EMAIL, current_app.config["EMAIL_TOKEN_TTL"])
-    send_mail(
-        user.email,
+    ttl = current_app.config["EMAIL_TOKEN_TTL"]
+    tokens.mail_link(
+        user,
+        tokens.VERIFY_EMAIL,
+        ttl,
+        "auth.verify_email",
         "Confirm your email address for CQMR onboarding",
         "verify_email",
-        user=user,
-        link=external_url("auth.verify_email", token=token),
-        hours=int(current_app.config["EMAIL_TOKEN_TTL"].total_seconds() // 3600),
+        hours=int(ttl.total_seconds() // 3600),
     )
 
 
@@ -226,15 +227,16 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return
-    token = tokens.issue_token(user, tokens.RESET_PASSWORD, current_app.config["PASSWORD_RESET_TTL"])
+    ttl = current_app.config["PASSWORD_RESET_TTL"]
     audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET_REQUESTED, actor_id=user.id, subject_user_id=user.id)
-    send_mail(
-        user.email,
+    tokens.mail_link(
+        user,
+        tokens.RESET_PASSWORD,
+        ttl,
+        "auth.reset_password",
         "Reset your CQMR onboarding password",
         "reset_password",
-        user=user,
-        link=external_url("auth.reset_password", token=token),
-        minutes=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60),
+        minutes=int(ttl.total_seconds() // 60),
     )
     db.session.commit()
 

@@ -9,12 +9,21 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..mail import external_url, send_mail
 from ..models import EmailToken, User
 from ..models.base import utcnow
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"  # noqa: S105 (a token purpose, not a secret)
 UNLOCK_SIGN_IN = "unlock_sign_in"
+
+
+def mail_link(
+    user: User, purpose: str, ttl: timedelta, endpoint: str, subject: str, template: str, **context: object
+) -> None:
+    """Mail `user` a link to `endpoint` carrying a fresh token for `purpose` (the caller commits)."""
+    token = issue_token(user, purpose, ttl)
+    send_mail(user.email, subject, template, user=user, link=external_url(endpoint, token=token), **context)
 
 
 def _digest(token: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..mail import external_url, send_mail
+from ..mail import external_url
 from ..models import EmailToken, User
 from ..models.base import utcnow
 from . import throttle, tokens
@@ -34,18 +34,18 @@ def reminder_due(user: User) -> bool:
 
 
 def send_link(user: User) -> None:
-    """Mail the owner of a locked account a link that lifts the lock (after commit)."""
-    token = tokens.issue_token(user, tokens.UNLOCK_SIGN_IN, current_app.config["EMAIL_TOKEN_TTL"])
-    db.session.commit()
-    send_mail(
-        user.email,
+    """Mail the owner of a locked account a link that lifts the lock, and commit both."""
+    tokens.mail_link(
+        user,
+        tokens.UNLOCK_SIGN_IN,
+        current_app.config["EMAIL_TOKEN_TTL"],
+        "auth.unlock_account",
         "Sign-in to your CQMR onboarding account is paused",
         "unlock_account",
-        user=user,
-        link=external_url("auth.unlock_account", token=token),
         until=user.sign_in_locked_until,
         reset=external_url("auth.forgot_password"),
     )
+    db.session.commit()
 
 
 def lift(token: str) -> User:

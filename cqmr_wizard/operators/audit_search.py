@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased
@@ -114,10 +115,11 @@ def page_of_events(filters: AuditFilters) -> tuple[list, int]:
     return rows, total
 
 
-def event_types() -> list[tuple[str, str]]:
+@cache
+def event_types() -> tuple[tuple[str, str], ...]:
     """(stored type, label) of every event type the registry records, by label: read from the
     Enum, not from the trail, whose distinct types would cost a scan of every event."""
-    return sorted(((event.value, event.label) for event in AuditEventType), key=lambda pair: pair[1])
+    return tuple(sorted(((event.value, event.label) for event in AuditEventType), key=lambda pair: pair[1]))
 
 
 def export_rows(filters: AuditFilters) -> Iterator[list[object]]:
