@@ -57,6 +57,11 @@ def register_extensions(app: Flask) -> None:
     from .tasks.projection import install_projection
 
     db.init_app(app)
+    from .db_liveness import ping_when_idle
+
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine, float(app.config["DATABASE_PING_AFTER_IDLE"]))
     install_projection()
     install_provisioning()  # readiness changes queue SCIM calls at commit
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
@@ -65,6 +70,10 @@ def register_extensions(app: Flask) -> None:
     from . import rate_limit_store  # noqa: F401  (registers the cqmr-database:// limits store)
 
     limiter.init_app(app)
+    # Every limit here decorates its view, which checks it (`extensions.per_source`); the same
+    # check Flask-Limiter also runs before every request has nothing to count, at a cost to
+    # every page.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."

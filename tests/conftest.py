@@ -102,7 +102,6 @@ def database_settings(tmp_path, pg_schema) -> dict:
     return {
         "DATABASE_URL": POSTGRES_URL,
         "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
             "connect_args": {"options": f"-csearch_path={pg_schema}"},
         },
     }
