@@ -49,6 +49,9 @@ class Page:
 PAGES = (
     Page("help page (anonymous)", "/help", "anonymous"),
     Page("health check", "/healthz", "anonymous"),
+    # What every signed-in page costs before its own work: the session, the person, membership,
+    # organization and roles (one statement), the access check and the layout.
+    Page("help page (signed in)", "/help", "admin"),
     Page("task list", "/tasks", "admin"),
     Page("team page", "/team", "admin"),
     Page("member page", "/team/members/{member}", "admin"),

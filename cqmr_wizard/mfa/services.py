@@ -63,6 +63,16 @@ def credential(user_id: int, state: str = ACTIVE) -> TotpCredential | None:
     )
 
 
+def credentials(user_id: int) -> dict[str, TotpCredential]:
+    """The user's credentials by state (an active one, a pending one), read in one query."""
+    held = db.session.scalars(
+        select(TotpCredential)
+        .where(TotpCredential.user_id == user_id)
+        .execution_options(populate_existing=True)
+    )
+    return {held_credential.state: held_credential for held_credential in held}
+
+
 def has_active_credential(user_id: int) -> bool:
     """True once the user has confirmed an authenticator."""
     return credential(user_id) is not None
@@ -177,10 +187,11 @@ def _new_pending(user: User, **details: object) -> TotpCredential:
     return pending
 
 
-def start_enrollment(user: User) -> TotpCredential:
-    """Return the pending credential, creating one only if there is none: re-opening the page
-    never changes a key the user may already have scanned."""
-    pending = credential(user.id, PENDING)
+def start_enrollment(user: User, pending: TotpCredential | None = None) -> TotpCredential:
+    """Return the pending credential (`pending`, when the caller has just read it), creating one
+    only if there is none: re-opening the page never changes a key the user may already have
+    scanned."""
+    pending = pending or credential(user.id, PENDING)
     if pending is not None:
         return pending
     try:

@@ -23,8 +23,9 @@ from wtforms import Field
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import per_source
-from ..models import User
+from ..models import TotpCredential, User
 from ..models.base import utcnow
+from ..models.mfa import ACTIVE, PENDING
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import admin, bp, recovery, services, totp
@@ -73,8 +74,8 @@ def clock_notice(offset: int) -> None:
         flash(CLOCK_NOTICES[offset], "warning")
 
 
-def enrollment_page(form: CodeForm, changing: bool):
-    pending = services.start_enrollment(current_user)
+def enrollment_page(form: CodeForm, changing: bool, pending: TotpCredential | None = None):
+    pending = services.start_enrollment(current_user, pending)
     secret = totp.decrypt(pending.secret_encrypted)
     issuer = current_app.config["TOTP_ISSUER"]
     uri = totp.provisioning_uri(secret, current_user.email, issuer)
@@ -97,7 +98,8 @@ def enrollment_page(form: CodeForm, changing: bool):
     )
 
 
-def confirm(changing: bool):
+def confirm(changing: bool, pending: TotpCredential | None = None):
+    """The enrollment page and its form; `pending` is the pending credential if just read."""
     form = CodeForm()
     if form.validate_on_submit():
         try:
@@ -113,15 +115,16 @@ def confirm(changing: bool):
         flash("Your new authenticator app is set up. Codes from the old one no longer work.", "success")
         return redirect(url_for("mfa.manage"))
     status = 400 if form.errors else 200
-    return render_template("mfa/enroll.html", **enrollment_page(form, changing)), status
+    return render_template("mfa/enroll.html", **enrollment_page(form, changing, pending)), status
 
 
 @bp.route("/set-up", methods=["GET", "POST"])
 @allow(Access.SIGNED_IN)
 def enroll():
-    if services.has_active_credential(current_user.id):
+    held = services.credentials(current_user.id)
+    if ACTIVE in held:
         return redirect(url_for("mfa.manage" if fully_authenticated() else "mfa.challenge"))
-    return confirm(changing=False)
+    return confirm(changing=False, pending=held.get(PENDING))
 
 
 @bp.route("/change", methods=["GET", "POST"])
