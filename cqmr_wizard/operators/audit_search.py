@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import aliased
 
 from ..audit.events import AuditEventType, label
 from ..extensions import db
@@ -65,37 +64,39 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-# Built once: a new aliased(User) per request would rebuild its column proxies and cache keys.
-_actor, _subject = aliased(User), aliased(User)
-# Plain columns, not entities: the page and the export need no ORM objects.
+# Core tables, not ORM entities: the page and the export need plain rows, and statements of
+# tables skip the ORM's compile and loading steps. The user aliases are built once (a new alias
+# per request would rebuild its column proxies).
+_events, _orgs = AuditEvent.__table__, Organization.__table__
+_actors, _subjects = User.__table__.alias("actor"), User.__table__.alias("subject")
 PAGE_COLUMNS = (
-    AuditEvent.id,
-    AuditEvent.occurred_at,
-    AuditEvent.event_type,
-    AuditEvent.organization_id,
-    AuditEvent.ip_address,
-    AuditEvent.details,
-    Organization.id.label("org_id"),
-    Organization.legal_name,
-    _actor.email.label("actor_email"),
-    _subject.email.label("subject_email"),
+    _events.c.id,
+    _events.c.occurred_at,
+    _events.c.event_type,
+    _events.c.organization_id,
+    _events.c.ip_address,
+    _events.c.details,
+    _orgs.c.id.label("org_id"),
+    _orgs.c.legal_name,
+    _actors.c.email.label("actor_email"),
+    _subjects.c.email.label("subject_email"),
 )
 _EXPORT_COLUMNS = (
-    AuditEvent.id,
-    AuditEvent.occurred_at,
-    AuditEvent.event_type,
-    AuditEvent.organization_id,
-    Organization.legal_name,
-    AuditEvent.actor_id,
-    _actor.email,
-    AuditEvent.subject_user_id,
-    _subject.email,
-    AuditEvent.ip_address,
-    AuditEvent.user_agent,
-    AuditEvent.request_id,
-    AuditEvent.details,
-    AuditEvent.hash,
-    AuditEvent.prev_hash,
+    _events.c.id,
+    _events.c.occurred_at,
+    _events.c.event_type,
+    _events.c.organization_id,
+    _orgs.c.legal_name,
+    _events.c.actor_id,
+    _actors.c.email,
+    _events.c.subject_user_id,
+    _subjects.c.email,
+    _events.c.ip_address,
+    _events.c.user_agent,
+    _events.c.request_id,
+    _events.c.details,
+    _events.c.hash,
+    _events.c.prev_hash,
 )
 Shape = tuple[str, str, bool, bool, bool]
 
@@ -123,38 +124,40 @@ def _shape(filters: AuditFilters) -> tuple[Shape, dict[str, object]]:
     return shape, params
 
 
-def _search(shape: Shape, *columns) -> Select:
-    """`columns` of the events of one shape of filters, with their organization and users; the
-    filters' values are bound parameters, so one statement serves every search of that shape."""
+def _search(shape: Shape, *columns, every_join: bool = True) -> Select:
+    """`columns` of the events of one shape of filters, with their organization and users (only
+    those the filters need, without `every_join`: each is at most one row, so the events are the
+    same); the filters' values are bound parameters, so one statement serves every search of
+    that shape."""
     org_kind, user_kind, event_type, date_from, date_to = shape
-    query = (
-        select(*columns)
-        .select_from(AuditEvent)
-        .outerjoin(Organization, Organization.id == AuditEvent.organization_id)
-        .outerjoin(_actor, _actor.id == AuditEvent.actor_id)
-        .outerjoin(_subject, _subject.id == AuditEvent.subject_user_id)
-    )
+    source = _events
+    if every_join or org_kind == "name":
+        source = source.outerjoin(_orgs, _orgs.c.id == _events.c.organization_id)
+    if every_join or user_kind == "email":
+        source = source.outerjoin(_actors, _actors.c.id == _events.c.actor_id)
+        source = source.outerjoin(_subjects, _subjects.c.id == _events.c.subject_user_id)
+    query = select(*columns).select_from(source)
     if org_kind == "id":
-        query = query.where(AuditEvent.organization_id == bindparam("org_id"))
+        query = query.where(_events.c.organization_id == bindparam("org_id"))
     elif org_kind == "name":
-        query = query.where(func.lower(Organization.legal_name).like(bindparam("org_like"), escape="\\"))
+        query = query.where(func.lower(_orgs.c.legal_name).like(bindparam("org_like"), escape="\\"))
     if user_kind == "id":
         user_id = bindparam("user_id")
-        query = query.where(or_(AuditEvent.actor_id == user_id, AuditEvent.subject_user_id == user_id))
+        query = query.where(or_(_events.c.actor_id == user_id, _events.c.subject_user_id == user_id))
     elif user_kind == "email":
         user_like = bindparam("user_like")
         query = query.where(
             or_(
-                func.lower(_actor.email).like(user_like, escape="\\"),
-                func.lower(_subject.email).like(user_like, escape="\\"),
+                func.lower(_actors.c.email).like(user_like, escape="\\"),
+                func.lower(_subjects.c.email).like(user_like, escape="\\"),
             )
         )
     if event_type:
-        query = query.where(AuditEvent.event_type == bindparam("event_type"))
+        query = query.where(_events.c.event_type == bindparam("event_type"))
     if date_from:
-        query = query.where(AuditEvent.occurred_at >= bindparam("start"))
+        query = query.where(_events.c.occurred_at >= bindparam("start"))
     if date_to:
-        query = query.where(AuditEvent.occurred_at < bindparam("end"))
+        query = query.where(_events.c.occurred_at < bindparam("end"))
     return query
 
 
@@ -162,7 +165,7 @@ def _search(shape: Shape, *columns) -> Select:
 # working out its cache key cost more than running it.
 @cache
 def _count_statement(shape: Shape, limited: bool) -> Select:
-    matching = _search(shape, AuditEvent.id)
+    matching = _search(shape, _events.c.id, every_join=False)
     if limited:
         matching = matching.limit(bindparam("limit"))
     return select(func.count()).select_from(matching.subquery())
@@ -172,7 +175,7 @@ def _count_statement(shape: Shape, limited: bool) -> Select:
 def _page_statement(shape: Shape) -> Select:
     return (
         _search(shape, *PAGE_COLUMNS)
-        .order_by(AuditEvent.id.desc())
+        .order_by(_events.c.id.desc())
         .limit(PAGE_SIZE)
         .offset(bindparam("offset"))
     )
@@ -182,8 +185,8 @@ def _page_statement(shape: Shape) -> Select:
 def _export_statement(shape: Shape, after: bool) -> Select:
     query = _search(shape, *_EXPORT_COLUMNS)
     if after:
-        query = query.where(AuditEvent.id < bindparam("last_id"))
-    return query.order_by(AuditEvent.id.desc()).limit(EXPORT_BATCH)
+        query = query.where(_events.c.id < bindparam("last_id"))
+    return query.order_by(_events.c.id.desc()).limit(EXPORT_BATCH)
 
 
 def count_events(filters: AuditFilters, limit: int | None = None) -> int:
