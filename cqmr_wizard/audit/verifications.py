@@ -4,27 +4,17 @@ page, `flask audit seal`). Operators see the last result and when it ran."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import AuditVerification
+from ..models import AuditEvent, AuditVerification
 from .chain import GENESIS_HASH, ChainResult, verify_chain
 
 
 def latest() -> AuditVerification | None:
     """The most recent verification run."""
     return db.session.scalar(select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1))
-
-
-def latest_full() -> AuditVerification | None:
-    """The most recent check of the whole chain."""
-    return db.session.scalar(
-        select(AuditVerification)
-        .where(AuditVerification.full.is_(True))
-        .order_by(AuditVerification.id.desc())
-        .limit(1)
-    )
 
 
 def _save(result: ChainResult, *, full: bool, from_id: int, base_checked: int) -> AuditVerification:
@@ -53,7 +43,10 @@ def verify_all() -> AuditVerification:
 def verify_new(limit: int | None = None) -> AuditVerification | None:
     """Continue from the last good run over rows appended since (at most `limit`); a broken
     chain stays reported as broken until a full check passes. None: nothing new to record."""
-    last = latest()
+    return _continue(latest(), limit)
+
+
+def _continue(last: AuditVerification | None, limit: int | None) -> AuditVerification | None:
     if last is not None and not last.ok:
         return last
     after_id = last.last_id if last else 0
@@ -62,3 +55,33 @@ def verify_new(limit: int | None = None) -> AuditVerification | None:
     if result.ok and result.checked == 0:
         return last
     return _save(result, full=False, from_id=after_id, base_checked=last.checked if last else 0)
+
+
+# The latest run and the latest full run (one row when they are the same), each with the id of
+# the newest event: one round trip for what the audit trail page shows on every view.
+_PAGE_STATE = (
+    select(AuditVerification, select(func.max(AuditEvent.id)).scalar_subquery())
+    .where(
+        or_(
+            AuditVerification.id == select(func.max(AuditVerification.id)).scalar_subquery(),
+            AuditVerification.id
+            == select(func.max(AuditVerification.id))
+            .where(AuditVerification.full.is_(True))
+            .scalar_subquery(),
+        )
+    )
+    .order_by(AuditVerification.id.desc())
+)
+
+
+def verify_new_for_page(
+    limit: int | None = None,
+) -> tuple[AuditVerification | None, AuditVerification | None]:
+    """`verify_new(limit)` and the latest full run; when no event was appended after the last
+    good run there is nothing to walk, and one statement answers both."""
+    rows = db.session.execute(_PAGE_STATE).all()
+    last, newest_id = rows[0] if rows else (None, None)
+    last_full = next((run for run, _ in rows if run.full), None)
+    if last is not None and last.ok and (newest_id is None or newest_id <= last.last_id):
+        return last, last_full
+    return _continue(last, limit), last_full

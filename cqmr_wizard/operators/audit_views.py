@@ -49,6 +49,7 @@ def filters_from(form: AuditSearchForm) -> AuditFilters:
 def render_trail(form: AuditSearchForm, rows: list | None, total: int, page: int):
     more = total > COUNT_LIMIT  # uncounted beyond COUNT_LIMIT: there is always a next page
     pages = max(1, -(-total // PAGE_SIZE), page + 1 if more and len(rows or ()) == PAGE_SIZE else page)
+    chain, last_full = verifications.verify_new_for_page(limit=VERIFY_PER_VIEW)
     return render_template(
         "operators/audit.html",
         form=form,
@@ -59,8 +60,8 @@ def render_trail(form: AuditSearchForm, rows: list | None, total: int, page: int
         count_limit=COUNT_LIMIT,
         page=page,
         pages=pages,
-        chain=verifications.verify_new(limit=VERIFY_PER_VIEW),
-        last_full=verifications.latest_full(),
+        chain=chain,
+        last_full=last_full,
         page_url=page_url_maker("operators.audit_trail"),
         export_args={k: v for k, v in request.args.items() if k != "page" and v != ""},
     ), 200 if rows is not None else 400
