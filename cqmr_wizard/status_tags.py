@@ -7,7 +7,7 @@ from functools import cache
 from typing import Protocol
 
 from flask import Flask
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 # Colours keyed by the status itself (the Status member's name, or a readiness key), never by its words.
 STATUS_COLORS = {
@@ -22,11 +22,8 @@ STATUS_COLORS = {
     "deactivated": "bg-secondary-dark",
 }
 
-# The line breaks and indent are those the `status_tag` and `tag` macros wrote, kept so that
-# every page's HTML stays the same.
-_TAG = Markup('\n  <span class="usa-tag {} cqmr-task-status">{}</span>\n')
-_YES = Markup('<span class="usa-tag bg-green">{}</span>')
-_NO = Markup('<span class="usa-tag bg-base-lighter text-ink">{}</span>')
+YES = Markup('<span class="usa-tag bg-green">Yes</span>')
+NO = Markup('<span class="usa-tag bg-base-lighter text-ink">No</span>')
 
 
 class _Status(Protocol):
@@ -36,7 +33,11 @@ class _Status(Protocol):
 
 def tag(key: object, text: object) -> Markup:
     """A tag coloured by `key` (a status name or readiness key) showing `text`."""
-    return _TAG.format(STATUS_COLORS.get(key, ""), text)  # type: ignore[arg-type]
+    # The line breaks and indent are those the `status_tag` and `tag` macros wrote, kept so that
+    # every page's HTML stays the same. The colour is one of ours and the text is escaped: an
+    # f-string costs a fifth of Markup.format.
+    color = STATUS_COLORS.get(key, "")  # type: ignore[call-overload]
+    return Markup(f'\n  <span class="usa-tag {color} cqmr-task-status">{escape(text)}</span>\n')  # noqa: S704
 
 
 @cache
@@ -45,9 +46,9 @@ def status_tag(status: _Status) -> Markup:
     return tag(status.name, status.value)
 
 
-def yes_no(value: object, yes: str = "Yes", no: str = "No") -> Markup:
-    """A green tag for a true value, a grey one for a false one."""
-    return _YES.format(yes) if value else _NO.format(no)
+def yes_no(value: object) -> Markup:
+    """A green "Yes" tag for a true value, a grey "No" for a false one."""
+    return YES if value else NO
 
 
 def register_status_tags(app: Flask) -> None:
