@@ -287,6 +287,11 @@ def roster(
     return RosterPage([_row(r) for r in results], total, page, per_page)
 
 
+@cache
+def _sso_linked_statement() -> Select:
+    return select(MemberProgress.sso_linked).where(MemberProgress.user_id == bindparam("user_id"))
+
+
 def member_sso_linked(user_id: int) -> bool:
     """Whether the member has linked a OneHealthPort identity (from the projection)."""
-    return bool(db.session.scalar(select(MemberProgress.sso_linked).where(MemberProgress.user_id == user_id)))
+    return bool(db.session.scalar(_sso_linked_statement(), {"user_id": user_id}))
