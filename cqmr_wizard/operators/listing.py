@@ -74,6 +74,11 @@ class Row:
     last_activity: datetime
     completed_at: datetime | None
 
+    @property
+    def statuses(self) -> tuple[Status, ...]:
+        """Each task's status: rows that share them share the page's rendering of the list."""
+        return tuple(state.status for state in self.states)
+
 
 @dataclass(frozen=True)
 class Listing:
