@@ -161,11 +161,13 @@ def register_templates(app: Flask) -> None:
     from .access import fully_authenticated
     from .audit.events import label
     from .auth.forms import ConfirmForm
+    from .status_tags import register_status_tags
     from .template_filters import register_filters
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["event_label"] = label
     register_filters(app)
+    register_status_tags(app)
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -8,8 +8,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Integer, Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -45,17 +47,37 @@ class Filters:
     page: int = 1
 
 
+class OrganizationSummary(NamedTuple):
+    """What the dashboard shows of an organization itself (columns, not the ORM entity)."""
+
+    id: int
+    legal_name: str | None
+    eligibility: str | None
+    tax_id: str | None
+    ohp_org_id: str | None
+    suspended_at: datetime | None
+    created_at: datetime
+
+
+SUMMARY_COLUMNS = tuple(getattr(Organization, name) for name in OrganizationSummary._fields)
+
+
 @dataclass(frozen=True)
 class Row:
     """One organization as the dashboard shows it."""
 
-    organization: Organization
+    organization: OrganizationSummary
     states: list[TaskState]
     overall: Status
     members: int
     ready: int
     last_activity: datetime
     completed_at: datetime | None
+
+    @property
+    def statuses(self) -> tuple[Status, ...]:
+        """Each task's status: rows that share them share the page's rendering of the list."""
+        return tuple(state.status for state in self.states)
 
 
 @dataclass(frozen=True)
@@ -70,50 +92,93 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(query: Select, q: str) -> Select:
-    text = q.strip().lower()
-    if not text:
-        return query
-    pattern = f"%{_escape_like(text)}%"
-    conditions = [
-        func.lower(Organization.legal_name).like(pattern, escape="\\"),
-        func.lower(Organization.ohp_org_id).like(pattern, escape="\\"),
-    ]
-    digits = re.sub(r"\D", "", text)
-    if len(digits) >= 2:
-        conditions.append(func.replace(Organization.tax_id, "-", "").like(f"%{digits}%"))
-    return query.where(or_(*conditions))
+# The request's values are bound parameters: each shape of the list's statements (which filters
+# are used, the sort) is built once per process, not on every view of the dashboard.
+PATTERN = bindparam("pattern", type_=String())
+DIGITS = bindparam("digits", type_=String())
+STALLED_BEFORE = bindparam("stalled_before")
+STATUS = bindparam("status", type_=String())
+TASK = bindparam("task", type_=String())
+LIMIT = bindparam("limit", type_=Integer())
+OFFSET = bindparam("offset", type_=Integer())
 
 
-def _where(query: Select, filters: Filters) -> Select:
-    query = _search(query, filters.q)
+class Shape(NamedTuple):
+    """Which conditions and order the filters ask for, whatever their values."""
+
+    search: bool
+    digits: bool
+    stalled: bool
+    status: str  # "", OVERALL or "task"
+    sort: str
+    descending: bool
+
+
+def _digits(filters: Filters) -> str:
+    return re.sub(r"\D", "", filters.q.strip().lower())
+
+
+def _shape(filters: Filters) -> Shape:
+    status = "" if not filters.status else OVERALL if filters.task in ("", OVERALL) else "task"
+    return Shape(
+        search=bool(filters.q.strip()),
+        digits=len(_digits(filters)) >= 2,
+        stalled=filters.stalled_days is not None,
+        status=status,
+        sort=filters.sort,
+        descending=filters.descending,
+    )
+
+
+def _params(filters: Filters) -> dict[str, object]:
+    """The bound values of the filters' statements."""
+    params: dict[str, object] = {
+        "pattern": f"%{_escape_like(filters.q.strip().lower())}%",
+        "digits": f"%{_digits(filters)}%",
+        "status": filters.status,
+        "task": filters.task,
+    }
     if filters.stalled_days is not None:
+        params["stalled_before"] = utcnow() - timedelta(days=filters.stalled_days)
+    return params
+
+
+def _where(query: Select, shape: Shape) -> Select:
+    if shape.search:
+        conditions = [
+            func.lower(Organization.legal_name).like(PATTERN, escape="\\"),
+            func.lower(Organization.ohp_org_id).like(PATTERN, escape="\\"),
+        ]
+        if shape.digits:
+            conditions.append(func.replace(Organization.tax_id, "-", "").like(DIGITS))
+        query = query.where(or_(*conditions))
+    if shape.stalled:
         query = query.where(
-            OrganizationProgress.last_activity_at < utcnow() - timedelta(days=filters.stalled_days),
+            OrganizationProgress.last_activity_at < STALLED_BEFORE,
             OrganizationProgress.overall != Status.COMPLETED.name,
         )
-    if filters.status and filters.task in ("", OVERALL):
-        query = query.where(OrganizationProgress.overall == filters.status)
-    elif filters.status:
+    if shape.status == OVERALL:
+        query = query.where(OrganizationProgress.overall == STATUS)
+    elif shape.status:
         query = query.where(
             exists().where(
                 OrganizationTaskStatus.organization_id == OrganizationProgress.organization_id,
-                OrganizationTaskStatus.task_key == filters.task,
-                OrganizationTaskStatus.status == filters.status,
+                OrganizationTaskStatus.task_key == TASK,
+                OrganizationTaskStatus.status == STATUS,
             )
         )
     return query
 
 
-def _order(query: Select, filters: Filters) -> Select:
+def _order(query: Select, shape: Shape) -> Select:
     column = {
         "name": OrganizationProgress.sort_name,
         "started": OrganizationProgress.started_at,
         "activity": OrganizationProgress.last_activity_at,
         "members": OrganizationProgress.members,
-    }[filters.sort]
-    key = column.desc() if filters.descending else column.asc()
-    if filters.sort == "name":
+    }[shape.sort]
+    key = column.desc() if shape.descending else column.asc()
+    if shape.sort == "name":
         key = key.nulls_last()  # unnamed ones last either way; ascending, the index's own order
     return query.order_by(key, OrganizationProgress.organization_id)
 
@@ -154,7 +219,7 @@ PROGRESS = (
 )
 
 
-def listing_query(filters: Filters, *columns, every_row: bool = False) -> Select:
+def _listing(shape: Shape, columns: tuple, every_row: bool) -> Select:
     """The SQL of the list: the given columns, each task's status, then the PROGRESS columns;
     `every_row` for reading them all rather than a page."""
     if every_row:
@@ -166,7 +231,25 @@ def listing_query(filters: Filters, *columns, every_row: bool = False) -> Select
     query = query.join(OrganizationProgress, OrganizationProgress.organization_id == Organization.id)
     for alias, on in joins:
         query = query.outerjoin(alias, on)
-    return _order(_where(query, filters), filters)
+    return _order(_where(query, shape), shape)
+
+
+def listing_query(filters: Filters, *columns, every_row: bool = False) -> Select:
+    """`_listing` for these filters, their values bound (the export and the reminders)."""
+    return _listing(_shape(filters), columns, every_row).params(_params(filters))
+
+
+@cache
+def _page_statement(shape: Shape) -> Select:
+    return _listing(shape, SUMMARY_COLUMNS, every_row=False).limit(LIMIT).offset(OFFSET)
+
+
+@cache
+def _count_statement(shape: Shape) -> Select:
+    query = select(func.count()).select_from(OrganizationProgress)
+    if shape.search:  # only a search reads the organization itself
+        query = query.join(Organization, Organization.id == OrganizationProgress.organization_id)
+    return _where(query, shape)
 
 
 def split(result: tuple, columns: int) -> tuple[tuple, list[TaskState], Status, tuple]:
@@ -180,25 +263,29 @@ def split(result: tuple, columns: int) -> tuple[tuple, list[TaskState], Status, 
     return tuple(result[:columns]), states, Status[overall], tuple(rest)
 
 
+def _count_shape(filters: Filters) -> Shape:
+    return _shape(filters)._replace(sort="name", descending=False)  # the count has no order
+
+
 def count(filters: Filters) -> int:
     """How many organizations the filters leave."""
-    query = select(func.count()).select_from(OrganizationProgress)
-    if filters.q.strip():  # only a search reads the organization itself
-        query = query.join(Organization, Organization.id == OrganizationProgress.organization_id)
-    return db.session.scalar(_where(query, filters)) or 0
+    return db.session.scalar(_count_statement(_count_shape(filters)), _params(filters)) or 0
 
 
 def list_organizations(filters: Filters, page_size: int) -> Listing:
     """One page of organizations, with the total the filters leave (three statements)."""
     refresh_due()
-    total = count(filters)
-    results = db.session.execute(
-        listing_query(filters, Organization).limit(page_size).offset((filters.page - 1) * page_size)
-    ).all()
+    params = _params(filters)
+    total = db.session.scalar(_count_statement(_count_shape(filters)), params) or 0
+    params.update(limit=page_size, offset=(filters.page - 1) * page_size)
+    results = db.session.execute(_page_statement(_shape(filters)), params).all()
+    columns = len(SUMMARY_COLUMNS)
     rows = []
     for result in results:
-        (org,), states, overall, (members, ready, last_activity, completed_at) = split(result, 1)
-        rows.append(Row(org, states, overall, members, ready, last_activity, completed_at))
+        summary, states, overall, (members, ready, last_activity, completed_at) = split(result, columns)
+        rows.append(
+            Row(OrganizationSummary(*summary), states, overall, members, ready, last_activity, completed_at)
+        )
     return Listing(rows, total, filters.page, max(1, -(-total // page_size)))
 
 

@@ -5,9 +5,10 @@ tracking.py): at each commit the rows of everyone noted are recomputed from live
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -164,16 +165,18 @@ def at_commit(hook: Callable[[Session, frozenset[int]], None]) -> None:
         AT_COMMIT.append(hook)
 
 
+@cache
+def _due_statement() -> Select:
+    """Built once: every view of a list runs it."""
+    return select(OrganizationProgress.organization_id).where(
+        OrganizationProgress.refresh_due_at <= bindparam("now")
+    )
+
+
 def refresh_due() -> None:
     """Recompute (and commit) the organizations whose facts time alone has changed since they
     were written (an invitation expired); lists call it before reading, one query when none."""
-    due = list(
-        db.session.scalars(
-            select(OrganizationProgress.organization_id).where(
-                OrganizationProgress.refresh_due_at <= utcnow()
-            )
-        )
-    )
+    due = list(db.session.scalars(_due_statement(), {"now": utcnow()}))
     if due:
         refresh(db.session, Touched(organizations=set(due)))
         db.session.commit()

@@ -9,8 +9,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select, exists, false, func, literal, null, or_, select, true, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from ..extensions import db
 from ..models import Invitation, MembershipRole, User
@@ -72,7 +87,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _members(organization_id: int, role: str | None, readiness: str | None, pattern: str | None) -> Select:
+# Every value a request brings is a bound parameter, so that each shape of the page's two
+# statements is built (and its cache key computed) once per process rather than per request.
+ORGANIZATION_ID = bindparam("organization_id")
+ROLE = bindparam("role", type_=String())
+ROLE_WORD = bindparam("role_word", type_=String())  # " role " inside " key key … "
+PATTERN = bindparam("pattern", type_=String())
+LIMIT = bindparam("limit", type_=Integer())
+OFFSET = bindparam("offset", type_=Integer())
+
+
+def _members(role: bool, readiness: str | None, search: bool) -> Select:
     """The organization's members from the projection alone: names and emails are read for the
     page's rows only (`roster`), so that ordering a large team never reads every account."""
     query = select(
@@ -88,11 +113,11 @@ def _members(organization_id: int, role: str | None, readiness: str | None, patt
         literal(None, UTCDateTime()).label("expires_at"),
         MemberProgress.user_id.label("user_id"),
         null().label("role_keys"),
-    ).where(MemberProgress.organization_id == organization_id)
+    ).where(MemberProgress.organization_id == ORGANIZATION_ID)
     if role:
         query = query.where(
             exists().where(
-                MembershipRole.membership_id == MemberProgress.membership_id, MembershipRole.role == role
+                MembershipRole.membership_id == MemberProgress.membership_id, MembershipRole.role == ROLE
             )
         )
     if readiness == "ready":
@@ -103,22 +128,20 @@ def _members(organization_id: int, role: str | None, readiness: str | None, patt
         query = query.where(MemberProgress.deactivated)
     elif readiness == "invited":
         query = query.where(false())
-    if pattern:
+    if search:
         query = query.where(
             exists().where(
                 User.id == MemberProgress.user_id,
                 or_(
-                    func.lower(User.full_name).like(pattern, escape="\\"),
-                    func.lower(User.email).like(pattern, escape="\\"),
+                    func.lower(User.full_name).like(PATTERN, escape="\\"),
+                    func.lower(User.email).like(PATTERN, escape="\\"),
                 ),
             )
         )
     return query
 
 
-def _invitations(
-    organization_id: int, role: str | None, readiness: str | None, pattern: str | None
-) -> Select:
+def _invitations(role: bool, readiness: str | None, search: bool) -> Select:
     query = select(
         literal("invitation").label("kind"),
         Invitation.id.label("id"),
@@ -133,18 +156,18 @@ def _invitations(
         null().label("user_id"),
         Invitation.role_keys.label("role_keys"),
     ).where(
-        Invitation.organization_id == organization_id,
+        Invitation.organization_id == ORGANIZATION_ID,
         Invitation.accepted_at.is_(None),
         Invitation.revoked_at.is_(None),
         true() if readiness in (None, "invited") else false(),
     )
     if role:
-        query = query.where((literal(" ") + Invitation.role_keys + literal(" ")).like(f"% {role} %"))
-    if pattern:
+        query = query.where((literal(" ") + Invitation.role_keys + literal(" ")).like(ROLE_WORD))
+    if search:
         query = query.where(
             or_(
-                func.lower(Invitation.full_name).like(pattern, escape="\\"),
-                func.lower(Invitation.email).like(pattern, escape="\\"),
+                func.lower(Invitation.full_name).like(PATTERN, escape="\\"),
+                func.lower(Invitation.email).like(PATTERN, escape="\\"),
             )
         )
     return query
@@ -189,6 +212,28 @@ def _details(rows) -> tuple:
     )
 
 
+@cache
+def _statements(role: bool, readiness: str | None, search: bool) -> tuple[Select, Select]:
+    """The count and the page for one combination of filters (built once per process)."""
+    both = union_all(_members(role, readiness, search), _invitations(role, readiness, search)).subquery(
+        "team"
+    )
+    total = select(func.count()).select_from(both)
+    rows = (
+        select(both)
+        .order_by(both.c.sort_name, both.c.kind, both.c.id)
+        .limit(LIMIT)
+        .offset(OFFSET)
+        .subquery("page")
+    )
+    page = (
+        select(*(rows.c[key] for key in PAGE_COLUMNS), *_details(rows))
+        .outerjoin(User, User.id == rows.c.user_id)
+        .order_by(rows.c.sort_name, rows.c.kind, rows.c.id)
+    )
+    return total, page
+
+
 def _row(result) -> RosterRow:
     held = result.held_roles.split()
     if result.kind == "invitation":
@@ -228,23 +273,25 @@ def roster(
     role = role if role in ROLES else None
     readiness = readiness if readiness in READINESS_FILTERS else None
     needle = (text or "").strip().lower()[:100]
-    pattern = f"%{_escape_like(needle)}%" if needle else None
-    both = union_all(
-        _members(organization_id, role, readiness, pattern),
-        _invitations(organization_id, role, readiness, pattern),
-    ).subquery("team")
-    total = db.session.scalar(select(func.count()).select_from(both)) or 0
+    params = {
+        "organization_id": organization_id,
+        "role": role,
+        "role_word": f"% {role} %",
+        "pattern": f"%{_escape_like(needle)}%",
+    }
+    count_statement, page_statement = _statements(role is not None, readiness, bool(needle))
+    total = db.session.scalar(count_statement, params) or 0
     page = min(max(1, page), max(1, math.ceil(total / per_page)))
-    order = (both.c.sort_name, both.c.kind, both.c.id)
-    rows = select(both).order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery("page")
-    results = db.session.execute(
-        select(*(rows.c[key] for key in PAGE_COLUMNS), *_details(rows))
-        .outerjoin(User, User.id == rows.c.user_id)
-        .order_by(rows.c.sort_name, rows.c.kind, rows.c.id)
-    ).all()
+    params.update(limit=per_page, offset=(page - 1) * per_page)
+    results = db.session.execute(page_statement, params).all()
     return RosterPage([_row(r) for r in results], total, page, per_page)
+
+
+@cache
+def _sso_linked_statement() -> Select:
+    return select(MemberProgress.sso_linked).where(MemberProgress.user_id == bindparam("user_id"))
 
 
 def member_sso_linked(user_id: int) -> bool:
     """Whether the member has linked a OneHealthPort identity (from the projection)."""
-    return bool(db.session.scalar(select(MemberProgress.sso_linked).where(MemberProgress.user_id == user_id)))
+    return bool(db.session.scalar(_sso_linked_statement(), {"user_id": user_id}))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from .. import audit
@@ -44,13 +45,24 @@ def lock_organization(organization_id: int) -> None:
     db.session.execute(select(Organization.id).where(Organization.id == organization_id).with_for_update())
 
 
+@cache
+def _member_statement() -> Select:
+    """Built once: every member page and action runs it."""
+    return (
+        select(Membership)
+        .options(joinedload(Membership.user), joinedload(Membership.role_rows))
+        .where(
+            Membership.id == bindparam("member_id"),
+            Membership.organization_id == bindparam("organization_id"),
+        )
+    )
+
+
 def get_member(organization_id: int, member_id: int) -> Membership | None:
     """The membership with this id in this organization only, with its person and roles (one
     statement: every member page shows both)."""
     return db.session.scalar(
-        select(Membership)
-        .options(joinedload(Membership.user), joinedload(Membership.role_rows))
-        .where(Membership.id == member_id, Membership.organization_id == organization_id)
+        _member_statement(), {"member_id": member_id, "organization_id": organization_id}
     )
 
 
