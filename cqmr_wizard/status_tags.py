@@ -20,6 +20,7 @@ STATUS_COLORS = {
     "not_ready": "bg-gold text-ink",
     "invited": "bg-primary",
     "deactivated": "bg-secondary-dark",
+    "expired": "bg-base-dark",
 }
 
 YES = Markup('<span class="usa-tag bg-green">Yes</span>')

@@ -182,7 +182,9 @@ def test_resend_revives_an_expired_invitation(app, mailbox):
         db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(days=1)))
         db.session.commit()
     [row] = invitations(app)
-    assert "Invitation expired" in page_text(admin.get("/team"))
+    team = admin.get("/team")
+    assert "Invitation expired" in page_text(team)
+    assert 'class="usa-tag bg-base-dark cqmr-task-status">Invitation expired<' in team.get_data(as_text=True)
     submit(admin, f"/team/invitations/{row.id}/resend", {}, page=f"/team/invitations/{row.id}")
     link = link_from(mailbox.last_to(INVITEE), "/invitations/")
     assert app.test_client().get(link).status_code == 200

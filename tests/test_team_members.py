@@ -60,6 +60,11 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     ]
     assert cells(response, ADMIN)[-1] == "Not ready yet"  # her own agreements are not signed
     assert cells(response, "ivy@alpha.example.org")[-1] == "Invited"
+    # The Status column's tag is coloured by where the person stands, as the other tags are.
+    colours = {email: status_colour(response, email) for email in rows}
+    assert colours["ready@alpha.example.org"] == "bg-green"
+    assert colours["nomfa@alpha.example.org"] == colours[ADMIN] == "bg-gold text-ink"
+    assert colours["ivy@alpha.example.org"] == "bg-primary"
     text = page_text(response)
     assert "User agreements" in text and "Two-step verification" in text
     for name in ("Organization administrator", "Authorized signer", "Data submitter", "Report viewer"):
@@ -74,6 +79,14 @@ CELLS = (
     "User agreements",
     "Status",
 )
+
+
+def status_colour(response, email: str) -> str:
+    """The colour classes of the Status tag in the row for `email`."""
+    html = response.get_data(as_text=True)
+    row = re.search(r'<tr data-email="' + re.escape(email) + r'">(.*?)</tr>', html, flags=re.S).group(1)
+    cell = re.search(r'data-label="Status"[^>]*>(.*?)</td>', row, flags=re.S).group(1)
+    return re.search(r'class="usa-tag ([^"]*?) cqmr-task-status"', cell).group(1).strip()
 
 
 def cells(response, email: str) -> list[str | None]:

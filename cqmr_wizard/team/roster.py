@@ -43,6 +43,16 @@ READINESS_FILTERS = {
 }
 
 
+# The Status column's words for each readiness key.
+SHOWN_READINESS = {
+    "ready": "Ready",
+    "not_ready": "Not ready yet",
+    "invited": "Invited",
+    "expired": "Invitation expired",
+    "deactivated": "Deactivated",
+}
+
+
 @dataclass
 class RosterRow:
     """One line of the team table: a member or an open invitation."""
@@ -62,13 +72,18 @@ class RosterRow:
     user_id: int | None = None
 
     @property
-    def readiness(self) -> str:
+    def readiness_key(self) -> str:
+        """Where the row stands, as a key: the Status column's colour and words."""
         if self.kind == "invitation":
             expired = self.expires_at is not None and self.expires_at <= utcnow()
-            return "Invitation expired" if expired else "Invited"
+            return "expired" if expired else "invited"
         if self.deactivated:
-            return "Deactivated"
-        return "Ready" if self.ready else "Not ready yet"
+            return "deactivated"
+        return "ready" if self.ready else "not_ready"
+
+    @property
+    def readiness(self) -> str:
+        return SHOWN_READINESS[self.readiness_key]
 
 
 @dataclass
