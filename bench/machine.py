@@ -85,6 +85,19 @@ def report(described: dict, sizes, pages, targets: dict[str, int], results: dict
             f"| {lm.requests_per_second:.0f} | {lm.p50_ms:.1f} / {lm.p99_ms:.1f} | {l_share:.1f} % "
             f"| {s_share / l_share:.2f} | {target} |"
         )
+    floor = "help page (signed in)"
+    if floor in small["pages"]:
+        shares = [
+            m.requests_per_second / b.requests_per_second * 100
+            for b, m in (r["pages"][floor] for r in (small, large))
+        ]
+        lines += [
+            "",
+            f"The help page signed in ({shares[0]:.1f} % small, {shares[1]:.1f} % large) is what every signed-in",
+            "page costs before any work of its own: the server-side session, the one statement that reads",
+            "the person, membership, organization and roles, the access check, the security headers and",
+            "the layout. No signed-in page can reach a higher share than it.",
+        ]
     lines += [
         "",
         "large/small is the page's share of bare Flask at small size divided by its share at large",
