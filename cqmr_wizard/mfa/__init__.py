@@ -18,4 +18,4 @@ def check_keys(state: BlueprintSetupState) -> None:
         raise ConfigurationError(str(error)) from None
 
 
-from . import admin_views, views  # noqa: E402,F401
+from . import admin_views, recovery_views, views  # noqa: E402,F401

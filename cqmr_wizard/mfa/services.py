@@ -1,18 +1,17 @@
-"""Two-step verification rules: enrolling an authenticator, the sign-in challenge, re-checks.
+"""Two-step verification rules: the credentials, the sign-in challenge, re-checks (enrolling an
+authenticator is enrollment.py).
 
 Every code is checked under the account's state row (see guard.py): refused while throttled
 or locked, counted when wrong, and its time step accepted at most once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
 from flask import current_app, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from ..audit.events import AuditEventType
 from ..extensions import db
@@ -45,13 +44,6 @@ class Throttled(MfaError):
     """Refused before the code was looked at: too many failures (429)."""
 
     status = 429
-
-
-@dataclass(frozen=True)
-class Enrolled:
-    offset: int
-    replaced: bool
-    recovery_codes: list[str] | None
 
 
 def credential(user_id: int, state: str = ACTIVE) -> TotpCredential | None:
@@ -176,71 +168,6 @@ def check_code(user: User, code: str, purpose: str, state: str = ACTIVE) -> tupl
         _fail(user, account, now, purpose, "replay", REPLAYED_CODE, replay=True)
     guard.clear_failures(account)
     return found, match
-
-
-def _new_pending(user: User, **details: object) -> TotpCredential:
-    guard.ensure_state(user.id)
-    pending = TotpCredential(user_id=user.id, state=PENDING, secret_encrypted=totp.encrypt(totp.new_secret()))
-    db.session.add(pending)
-    db.session.flush()
-    record(AuditEventType.MFA_ENROLLMENT_STARTED, user, replacing=has_active_credential(user.id), **details)
-    return pending
-
-
-def start_enrollment(user: User, pending: TotpCredential | None = None) -> TotpCredential:
-    """Return the pending credential (`pending`, when the caller has just read it), creating one
-    only if there is none: re-opening the page never changes a key the user may already have
-    scanned."""
-    pending = pending or credential(user.id, PENDING)
-    if pending is not None:
-        return pending
-    try:
-        pending = _new_pending(user)
-        db.session.commit()
-    except IntegrityError:  # another request created it first
-        db.session.rollback()
-        pending = credential(user.id, PENDING)
-    return pending
-
-
-def restart_enrollment(user: User) -> TotpCredential:
-    """Throw the pending key away and make a new one, at the user's explicit request."""
-    db.session.execute(
-        delete(TotpCredential).where(TotpCredential.user_id == user.id, TotpCredential.state == PENDING)
-    )
-    try:
-        pending = _new_pending(user, restarted=True)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        pending = credential(user.id, PENDING)
-    return pending
-
-
-def confirm_enrollment(user: User, code: str) -> Enrolled:
-    """Activate the pending credential once a code from it checks out; replaces any active one.
-    A first enrollment also issues recovery codes (returned in plain text this once)."""
-    pending, match = check_code(user, code, "enrollment", PENDING)
-    old = credential(user.id, ACTIVE)
-    if old is not None:
-        db.session.delete(old)
-        db.session.flush()
-    pending.state = ACTIVE
-    pending.activated_at = utcnow()
-    codes = None if old is not None else recovery.issue(user)
-    record(AuditEventType.MFA_ENROLLED, user, replaced=old is not None, clock_offset_steps=match.offset)
-    db.session.commit()
-    if old is None:
-        notify(
-            user,
-            "Two-step verification is on for your CQMR onboarding account",
-            "mfa_enrolled",
-            replaced=False,
-        )
-    else:
-        notify(user, "Your CQMR onboarding authenticator app was changed", "mfa_enrolled", replaced=True)
-    mark_passed("totp")
-    return Enrolled(match.offset, old is not None, codes)
 
 
 def mark_passed(method: str) -> None:

@@ -6,10 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import (
-    abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,8 +26,8 @@ from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from ..security import safe_next_path
 from ..views import add_error, render_form
-from . import admin, bp, recovery, services, totp
-from .forms import CodeForm, RecoveryCodeForm, SavedCodeForm
+from . import admin, bp, enrollment, recovery, services, totp
+from .forms import CodeForm, RecoveryCodeForm
 
 AUTHENTICATOR_APPS = (
     "Google Authenticator",
@@ -75,7 +73,7 @@ def clock_notice(offset: int) -> None:
 
 
 def enrollment_page(form: CodeForm, changing: bool, pending: TotpCredential | None = None):
-    pending = services.start_enrollment(current_user, pending)
+    pending = enrollment.start_enrollment(current_user, pending)
     secret = totp.decrypt(pending.secret_encrypted)
     issuer = current_app.config["TOTP_ISSUER"]
     uri = totp.provisioning_uri(secret, current_user.email, issuer)
@@ -103,7 +101,7 @@ def confirm(changing: bool, pending: TotpCredential | None = None):
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            result = services.confirm_enrollment(current_user, form.code.data)
+            result = enrollment.confirm_enrollment(current_user, form.code.data)
         except services.MfaError as error:
             add_error(form, error.field, error.message)
             return render_template("mfa/enroll.html", **enrollment_page(form, changing)), error.status
@@ -142,7 +140,7 @@ def restart():
     if changing and not reverified():
         return redirect(url_for("mfa.change"))
     if ConfirmForm(prefix="restart").validate_on_submit():
-        services.restart_enrollment(current_user)
+        enrollment.restart_enrollment(current_user)
         flash(
             "Here is a new key. Remove any CQMR entry you added to your authenticator app "
             "before, then scan this one.",
@@ -240,63 +238,3 @@ def manage():
         codes_pending=recovery.shown_codes() is not None,
         saved=services.recovery_codes_saved(current_user.id),
     )
-
-
-@bp.route("/recovery-codes", methods=["GET", "POST"])
-@allow(Access.USER)
-def recovery_codes():
-    codes = recovery.shown_codes()
-    position = recovery.check_position()
-    if codes is None or position is None:
-        return render_template("mfa/recovery_codes_gone.html", left=recovery.remaining(current_user.id))
-    form = SavedCodeForm()
-    form.recovery_code.label.text = f"Recovery code {position}"
-    form.recovery_code.description = f"Type recovery code {position} from the copy you saved."
-    if form.validate_on_submit():
-        try:
-            recovery.confirm_saved(current_user, form.recovery_code.data)
-        except recovery.CodeNotSaved as error:
-            add_error(form, "recovery_code", error.message)
-        else:
-            flash("Your recovery codes are saved. Keep them somewhere safe, away from your phone.", "success")
-            return redirect(services.next_path())
-    return render_form("mfa/recovery_codes.html", form, codes=codes, position=position)
-
-
-def shown_codes_or_404() -> list[str]:
-    """The recovery codes being shown to this session; once saved or expired they are not found."""
-    codes = recovery.shown_codes()
-    if codes is None:
-        abort(404)
-    return codes
-
-
-@bp.route("/recovery-codes/download")
-@allow(Access.USER)
-def download_codes():
-    body = render_template("mfa/recovery_codes.txt", codes=shown_codes_or_404(), account=current_user.email)
-    response = make_response(body)
-    response.mimetype = "text/plain"
-    response.headers["Content-Disposition"] = 'attachment; filename="cqmr-recovery-codes.txt"'
-    return response
-
-
-@bp.route("/recovery-codes/print")
-@allow(Access.USER)
-def print_codes():
-    return render_template(
-        "mfa/recovery_codes_print.html", codes=shown_codes_or_404(), account=current_user.email
-    )
-
-
-@bp.route("/recovery-codes/new", methods=["GET", "POST"])
-@allow(Access.USER)
-def regenerate_codes():
-    if not reverified():
-        return redirect(url_for("mfa.reverify", next=url_for("mfa.regenerate_codes")))
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        session.pop(REVERIFIED, None)
-        recovery.regenerate(current_user)
-        return redirect(url_for("mfa.recovery_codes"))
-    return render_template("mfa/regenerate_codes.html", form=form, left=recovery.remaining(current_user.id))
