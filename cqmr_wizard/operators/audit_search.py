@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 
 from ..audit.events import AuditEventType, label
 from ..extensions import db
+from ..like import contains_pattern
 from ..models import AuditEvent, Organization, User
 
 PAGE_SIZE = 50
@@ -59,11 +60,6 @@ class AuditFilters:
         return {k: v for k, v in values.items() if v}
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # Core tables, not ORM entities: the page and the export need plain rows, and statements of
 # tables skip the ORM's compile and loading steps. The user aliases are built once (a new alias
 # per request would rebuild its column proxies).
@@ -108,12 +104,12 @@ def _shape(filters: AuditFilters) -> tuple[Shape, dict[str, object]]:
     if org.isdigit():
         org_kind, params["org_id"] = "id", int(org)
     elif org:
-        org_kind, params["org_like"] = "name", _like(org)
+        org_kind, params["org_like"] = "name", contains_pattern(org)
     user, user_kind = filters.user.strip(), ""
     if user.isdigit():
         user_kind, params["user_id"] = "id", int(user)
     elif user:
-        user_kind, params["user_like"] = "email", _like(user)
+        user_kind, params["user_like"] = "email", contains_pattern(user)
     if filters.event_type:
         params["event_type"] = filters.event_type
     if filters.date_from:

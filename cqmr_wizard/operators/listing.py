@@ -15,6 +15,7 @@ from sqlalchemy import Integer, Select, String, bindparam, exists, func, or_, se
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
+from ..like import contains_pattern
 from ..models import Organization
 from ..models.base import utcnow
 from ..models.progress import OrganizationProgress, OrganizationTaskStatus
@@ -88,10 +89,6 @@ class Listing:
     pages: int
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # The request's values are bound parameters: each shape of the list's statements (which filters
 # are used, the sort) is built once per process, not on every view of the dashboard.
 PATTERN = bindparam("pattern", type_=String())
@@ -133,7 +130,7 @@ def _shape(filters: Filters) -> Shape:
 def _params(filters: Filters) -> dict[str, object]:
     """The bound values of the filters' statements."""
     params: dict[str, object] = {
-        "pattern": f"%{_escape_like(filters.q.strip().lower())}%",
+        "pattern": contains_pattern(filters.q.strip()),
         "digits": f"%{_digits(filters)}%",
         "status": filters.status,
         "task": filters.task,
@@ -275,8 +272,8 @@ def count(filters: Filters) -> int:
 def list_organizations(filters: Filters, page_size: int) -> Listing:
     """One page of organizations, with the total the filters leave (three statements)."""
     refresh_due()
+    total = count(filters)
     params = _params(filters)
-    total = db.session.scalar(_count_statement(_count_shape(filters)), params) or 0
     params.update(limit=page_size, offset=(filters.page - 1) * page_size)
     results = db.session.execute(_page_statement(_shape(filters)), params).all()
     columns = len(SUMMARY_COLUMNS)

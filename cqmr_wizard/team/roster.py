@@ -14,6 +14,7 @@ from functools import cache
 from sqlalchemy import Select, bindparam, select
 
 from ..extensions import db
+from ..like import contains_pattern
 from ..models.base import utcnow
 from ..models.organizations import ROLES
 from ..models.progress import MemberProgress
@@ -84,10 +85,6 @@ class RosterPage:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _row(result) -> RosterRow:
     held = result.held_roles.split()
     if result.kind == "invitation":
@@ -131,7 +128,7 @@ def roster(
         "organization_id": organization_id,
         "role": role,
         "role_word": f"% {role} %",
-        "pattern": f"%{_escape_like(needle)}%",
+        "pattern": contains_pattern(needle),
     }
     count_statement, page_statement = statements(role is not None, readiness, bool(needle))
     total = db.session.scalar(count_statement, params) or 0
