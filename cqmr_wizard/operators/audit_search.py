@@ -196,8 +196,8 @@ def count_events(filters: AuditFilters, limit: int | None = None) -> int:
 def page_of_events(filters: AuditFilters) -> tuple[list, int]:
     """One page of matching events (rows of PAGE_COLUMNS) and how many match, counted up to
     COUNT_LIMIT + 1 (a total above COUNT_LIMIT means "more than COUNT_LIMIT")."""
+    total = count_events(filters, limit=COUNT_LIMIT + 1)
     shape, params = _shape(filters)
-    total = db.session.scalar(_count_statement(shape, True), {**params, "limit": COUNT_LIMIT + 1})
     offset = (filters.page - 1) * PAGE_SIZE
     rows = db.session.execute(_page_statement(shape), {**params, "offset": offset}).all()
     return rows, total
