@@ -51,19 +51,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from .audit import guard  # noqa: F401  (audit rows are append-only: ORM and PG trigger)
-    from .outbox import dispatch  # noqa: F401  (outbox rows are delivered after commit)
-    from .provisioning import install_provisioning
-    from .tasks.projection import install_projection
-
     db.init_app(app)
     from .db_liveness import ping_when_idle
 
     with app.app_context():
         for engine in db.engines.values():
             ping_when_idle(engine, float(app.config["DATABASE_PING_AFTER_IDLE"]))
-    install_projection()
-    install_provisioning()  # readiness changes queue SCIM calls at commit
+    register_commit_pipeline(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     oauth.init_app(app)
@@ -88,6 +82,51 @@ def register_extensions(app: Flask) -> None:
             return load_signed_in(int(user_id))
         except (TypeError, ValueError):
             return None
+
+
+def register_commit_pipeline(app: Flask) -> None:
+    """What every commit does, in this order: bring the progress projection up to date, bring
+    the CQMR's wanted state in line with it (may record audit events), chain the audit events,
+    then move the activity times those events changed; after the commit, write the audit
+    checkpoint, then deliver the outbox messages the transaction wrote."""
+    from . import audit, commit_pipeline
+    from .audit.guard import install_guard
+    from .commit_pipeline import CommitPipeline, Stage
+    from .outbox.dispatch import deliver_committed
+    from .outbox.dispatch import install_bookkeeping as note_outbox_rows
+    from .provisioning.services import reconcile_at_commit
+    from .tasks.projection import bring_up_to_date, install_tracking
+
+    install_guard()  # audit rows are append-only: in the ORM, and by PostgreSQL triggers
+    install_tracking()  # note each transaction's fact changes for the projection stage
+    audit.install_bookkeeping()
+    note_outbox_rows()
+    pipeline = CommitPipeline(
+        before=(
+            Stage("projection", bring_up_to_date),
+            Stage("provisioning", reconcile_at_commit),
+            Stage("audit chain", audit.append_pending),
+            Stage("activity times", bring_up_to_date),
+        ),
+        after=(
+            Stage("audit checkpoint", audit.write_checkpoint_after_commit),
+            Stage("outbox delivery", deliver_committed),
+        ),
+        settled=audit.refuse_unchained,
+    )
+    commit_pipeline.install(app, pipeline)
+    register_clock(app)
+
+
+def register_clock(app: Flask) -> None:
+    """What time alone makes due, applied on every clock tick of the outbox deliverer."""
+    from .outbox import clock
+    from .outbox.dispatch import keep_time
+    from .tasks.projection import apply_clock
+
+    clock.register(app, "progress", apply_clock)
+    if app.config["OUTBOX_DELIVERY"] == "background":
+        app.before_request(keep_time)
 
 
 def register_sessions(app: Flask) -> None:

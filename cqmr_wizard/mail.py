@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, url_for
 
-from .extensions import db
-from .outbox.queue import enqueue, has_uncommitted_changes
+from .outbox.queue import enqueue
 
 # Line breaks of every kind and other control characters: none may reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -52,10 +51,8 @@ def send_mail(
     **context: object,
 ) -> EmailMessage:
     """Render `templates/mail/<template>.txt` for one recipient, with optional `attachments` as
-    (filename, bytes, mimetype), and put it in the outbox of the current transaction.
-
-    Called after the caller committed its change (nothing uncommitted in the session), the
-    message is committed on its own at once: it belongs to a change already made."""
+    (filename, bytes, mimetype), and put it in the outbox of the current transaction: it leaves
+    when the caller commits, and never if the caller rolls back."""
     if _CONTROL.search(to):
         raise ValueError("a mail recipient cannot contain control characters")
     config = current_app.config
@@ -70,12 +67,9 @@ def send_mail(
         maintype, _, subtype = mimetype.partition("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
 
-    after_commit = not has_uncommitted_changes(db.session())
     enqueue(
         "mail",
         {"template": template, "message": base64.b64encode(bytes(message)).decode("ascii")},
         summary=f"{template} to {to}: {message['Subject']}",
     )
-    if after_commit:
-        db.session.commit()
     return message

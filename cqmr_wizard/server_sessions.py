@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import click
@@ -217,7 +217,7 @@ class ServerSessionInterface(SessionInterface):
         record = self.store.load(id_hash)
         if record is None:
             return ServerSession()
-        now = datetime.now(UTC)
+        now = utcnow()
         idle = app.config["SESSION_IDLE_TIMEOUT"]
         absolute = app.config["SESSION_ABSOLUTE_TIMEOUT"]
         if now - record.last_seen_at > idle or now - record.created_at > absolute:

@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_MAX_ATTEMPTS": 10,
     "OUTBOX_LEASE": timedelta(minutes=5),  # longer than any one delivery may take
     "OUTBOX_POLL_INTERVAL": 5,  # seconds between polls of `flask outbox deliver --loop`
+    # Seconds between the clock passes each process's courier runs (background delivery).
+    "OUTBOX_CLOCK_INTERVAL": 60,
     # Where links in mail point when built outside a request with neither SERVER_NAME_FOR_LINKS
     # nor SERVER_NAME set (development only: production requires SERVER_NAME_FOR_LINKS).
     "LINK_BASE_OUTSIDE_REQUESTS": "http://127.0.0.1:5000",
@@ -165,6 +167,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "OUTBOX_DELIVERY": str,
     "OUTBOX_MAX_ATTEMPTS": int,
     "OUTBOX_POLL_INTERVAL": int,
+    "OUTBOX_CLOCK_INTERVAL": int,
     "LINK_BASE_OUTSIDE_REQUESTS": str,
     "AUDIT_HMAC_KEYS": str,
     "AUDIT_CHECKPOINT_FILE": str,

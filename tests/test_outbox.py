@@ -172,6 +172,7 @@ def test_a_message_that_keeps_failing_is_shown_to_operators_and_can_be_retried(a
     down = app_factory(MAIL_PORT=free_port(), OUTBOX_MAX_ATTEMPTS=1)
     with down.test_request_context():
         send_mail("pat@example.org", "Hello", "password_changed", user={"full_name": "Pat"})
+        db.session.commit()
     [failed] = messages(down)
     assert failed.status == "failed" and "Connection refused" in failed.last_error
     result = down.test_cli_runner().invoke(args=["outbox", "failed"])
@@ -197,6 +198,7 @@ def test_subjects_never_carry_a_line_break_and_recipients_with_one_are_refused(a
         )
         with pytest.raises(ValueError):
             send_mail("pat@example.org\r\nBcc: victim@example.org", "Hi", "password_changed", user={})
+        db.session.commit()
     message = mailbox.last_to("pat@example.org")
     assert message["Subject"] == "Join request from Eve Bcc: victim@example.org"
     assert message["Bcc"] is None and len(mailbox.messages) == 1
@@ -208,6 +210,7 @@ def test_a_claim_skips_rows_another_deliverer_has_locked(app_factory):
     with app.test_request_context():
         for n in range(3):
             send_mail(f"p{n}@example.org", "Hi", "password_changed", user={})
+        db.session.commit()
     with app.app_context(), db.engine.connect() as other:
         # Another deliverer is in the middle of claiming the first message.
         first = other.execute(

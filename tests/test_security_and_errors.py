@@ -122,6 +122,7 @@ def test_mail_goes_to_the_outbox_when_no_smtp_server_is_configured(app_factory, 
     with app.test_request_context():
         user = db.session.get(User, user_id)
         send_mail(user.email, "Hello", "password_changed", user=user)
+        db.session.commit()
     [eml] = list((tmp_path / "outbox").glob("*.eml"))
     message = message_from_bytes(eml.read_bytes())
     assert message["To"] == "pat@example.org" and message["Subject"] == "Hello"

@@ -236,6 +236,6 @@ def _finish(
             **extra,
         },
     )
-    db.session.commit()
     send_signed_copies(signature, version)
+    db.session.commit()
     return signature

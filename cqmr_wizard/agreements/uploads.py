@@ -160,8 +160,8 @@ def verify_upload(upload: AgreementUpload, operator: User | None) -> AgreementUp
             "via": "console" if operator else "command line",
         },
     )
-    db.session.commit()
     _notify(upload, f"Signed copy accepted: {upload.version.title}", "agreement_upload_verified")
+    db.session.commit()
     return upload
 
 
@@ -185,8 +185,8 @@ def reject_upload(upload: AgreementUpload, operator: User | None, reason: str) -
             "via": "console" if operator else "command line",
         },
     )
-    db.session.commit()
     _notify(upload, f"Signed copy not accepted: {upload.version.title}", "agreement_upload_rejected")
+    db.session.commit()
     return upload
 
 

@@ -1,11 +1,11 @@
 """Audit log service: record events in the caller's transaction; they are chained at commit.
 
-`record` only queues the event on the session. Just before the transaction commits, its
-events are appended: the caller's own changes are flushed first, then a lock is taken
+`record` only queues the event on the session. At the commit pipeline's audit stage
+(`append_pending`, just before the transaction commits) its events are appended: the caller's own changes are flushed first, then a lock is taken
 (PostgreSQL: a transaction-level advisory lock; SQLite: its write lock) only for reading the
 last link and inserting the new rows, and it is released by the commit that follows at once.
 No request holds it while it works or waits on another server. After commit the new end of
-the chain is written to the checkpoint file."""
+the chain is written to the checkpoint file (`write_checkpoint_after_commit`)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,18 @@ from .chain import GENESIS_HASH, ChainResult, event_link, verify_chain
 from .checkpoints import write_checkpoint
 from .keys import newest_key
 
-__all__ = ["GENESIS_HASH", "ChainResult", "event_link", "has_pending_events", "record", "verify_chain"]
+__all__ = [
+    "GENESIS_HASH",
+    "ChainResult",
+    "append_pending",
+    "event_link",
+    "has_pending_events",
+    "install_bookkeeping",
+    "record",
+    "refuse_unchained",
+    "verify_chain",
+    "write_checkpoint_after_commit",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +101,8 @@ def _lock_chain(session: Session, entries: list[AuditEvent]) -> None:
         session.execute(text("UPDATE audit_event SET id = id WHERE 0 = 1"))
 
 
-def _append_pending(session: Session) -> None:
+def append_pending(session: Session) -> None:
+    """The commit pipeline's audit stage: chain and insert the transaction's events."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -107,7 +119,16 @@ def _append_pending(session: Session) -> None:
     session.info[_APPENDED] = (entry.id, entry.hash)
 
 
-def _after_commit(session: Session) -> None:
+def refuse_unchained(session: Session) -> None:
+    """Once every stage before the commit ran: an event recorded after the audit stage would
+    be lost, so the commit fails instead."""
+    if has_pending_events(session):
+        types = [entry.event_type for _, entry in session.info[_PENDING]]
+        raise RuntimeError(f"audit events recorded after the audit stage of the commit: {types}")
+
+
+def write_checkpoint_after_commit(session: Session) -> None:
+    """After commit: write the chain's new end to the checkpoint file."""
     appended = session.info.pop(_APPENDED, None)
     if appended and has_app_context():
         try:
@@ -130,7 +151,8 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
         session.info.pop(_PENDING, None)
 
 
-event.listen(Session, "before_commit", _append_pending)
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-event.listen(Session, "after_transaction_end", _after_transaction_end)
+def install_bookkeeping() -> None:
+    """Forget the events of a transaction (or savepoint) that rolls back."""
+    if not event.contains(Session, "after_soft_rollback", _after_soft_rollback):
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+        event.listen(Session, "after_transaction_end", _after_transaction_end)

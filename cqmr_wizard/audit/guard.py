@@ -1,7 +1,7 @@
 """Audit rows are never updated or deleted: refused in the ORM, and by triggers on PostgreSQL.
 
 The triggers are installed by `install_audit_guard(connection)`, which `db.create_all()` calls
-(after_create on the audit_event table) and which the migrations call as well: one refuses
+(after_create on the audit_event table, listened to once `install_guard()` ran) and which the migrations call as well: one refuses
 row UPDATE and DELETE, one refuses TRUNCATE. (The test fixtures empty tables between tests
 with triggers switched off for their session, which only a superuser can do.)"""
 
@@ -80,8 +80,12 @@ def _refuse_deletes_in_flush(session: Session, flush_context: object, instances:
         raise AuditImmutableError("audit events cannot be deleted")
 
 
-event.listen(AuditEvent.__table__, "after_create", _after_create)
-event.listen(AuditEvent, "before_update", _refuse_row_change)
-event.listen(AuditEvent, "before_delete", _refuse_row_change)
-event.listen(Session, "do_orm_execute", _refuse_bulk_change)
-event.listen(Session, "before_flush", _refuse_deletes_in_flush)
+def install_guard() -> None:
+    """Refuse changes to audit rows in the ORM, and create the triggers with the table."""
+    if event.contains(Session, "before_flush", _refuse_deletes_in_flush):
+        return
+    event.listen(AuditEvent.__table__, "after_create", _after_create)
+    event.listen(AuditEvent, "before_update", _refuse_row_change)
+    event.listen(AuditEvent, "before_delete", _refuse_row_change)
+    event.listen(Session, "do_orm_execute", _refuse_bulk_change)
+    event.listen(Session, "before_flush", _refuse_deletes_in_flush)

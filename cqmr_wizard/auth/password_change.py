@@ -42,6 +42,6 @@ def change_password(user: User, current: str, new: str, code: str) -> None:
     user.password_hash = hash_password(new)
     tokens.revoke_tokens(user.id, tokens.RESET_PASSWORD)
     audit.record(AuditEventType.ACCOUNT_PASSWORD_CHANGED, actor_id=user.id, subject_user_id=user.id)
+    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id, keep=session.id_hash)
-    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)

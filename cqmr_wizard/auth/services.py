@@ -258,7 +258,7 @@ def reset_password(token: str, new_password: str) -> User:
         # The reset link proved control of the mailbox.
         user.email_verified_at = utcnow()
     audit.record(AuditEventType.ACCOUNT_PASSWORD_RESET, actor_id=user.id, subject_user_id=user.id)
+    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
     db.session.commit()
     current_app.session_interface.store.delete_for_user(user.id)
-    send_mail(user.email, "Your CQMR onboarding password was changed", "password_changed", user=user)
     return user

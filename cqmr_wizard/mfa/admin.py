@@ -86,15 +86,15 @@ def reset_second_factor(actor: User, member_user: User) -> None:
     guard.clear_failures(state)
     state.recovery_codes_confirmed_at = None
     record(AuditEventType.MFA_RESET, member_user, actor=actor, by_user_id=actor.id, by_email=actor.email)
-    db.session.commit()
-    # After the commit: on SQLite the session store writes on a connection of its own.
-    current_app.session_interface.store.delete_for_user(member_user.id)
     notify(
         member_user,
         "Two-step verification on your CQMR onboarding account was reset",
         "mfa_reset",
         actor=actor,
     )
+    db.session.commit()
+    # After the commit: on SQLite the session store writes on a connection of its own.
+    current_app.session_interface.store.delete_for_user(member_user.id)
 
 
 def unlock_second_factor(actor: User, member_user: User) -> None:
@@ -111,10 +111,10 @@ def unlock_second_factor(actor: User, member_user: User) -> None:
         by_user_id=actor.id,
         by_email=actor.email,
     )
-    db.session.commit()
     notify(
         member_user,
         "Two-step verification on your CQMR onboarding account was unlocked",
         "mfa_unlocked",
         actor=actor,
     )
+    db.session.commit()

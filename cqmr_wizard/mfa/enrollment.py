@@ -76,7 +76,6 @@ def confirm_enrollment(user: User, code: str) -> Enrolled:
     pending.activated_at = utcnow()
     codes = None if old is not None else recovery.issue(user)
     record(AuditEventType.MFA_ENROLLED, user, replaced=old is not None, clock_offset_steps=match.offset)
-    db.session.commit()
     if old is None:
         notify(
             user,
@@ -86,5 +85,6 @@ def confirm_enrollment(user: User, code: str) -> Enrolled:
         )
     else:
         notify(user, "Your CQMR onboarding authenticator app was changed", "mfa_enrolled", replaced=True)
+    db.session.commit()
     mark_passed("totp")
     return Enrolled(match.offset, old is not None, codes)

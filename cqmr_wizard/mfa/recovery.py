@@ -180,8 +180,8 @@ def regenerate(user: User) -> list[str]:
     """A new set of codes replacing every old one (after a fresh code)."""
     codes = issue(user)
     record(AuditEventType.MFA_RECOVERY_CODES_REGENERATED, user)
-    db.session.commit()
     notify(user, "New recovery codes for your CQMR onboarding account", "mfa_recovery_codes_regenerated")
+    db.session.commit()
     remember_shown(codes)
     return codes
 

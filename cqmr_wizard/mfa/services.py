@@ -130,7 +130,6 @@ def _fail(
     until = state.locked_until
     if locked:
         record(AuditEventType.MFA_LOCKED, user, until=until.isoformat())
-    db.session.commit()
     if replay:
         notify(
             user,
@@ -142,6 +141,8 @@ def _fail(
         notify(
             user, "Two-step verification on your CQMR onboarding account is locked", "mfa_locked", until=until
         )
+    db.session.commit()
+    if locked:
         raise Throttled(guard.Refusal(True, until).message(now))
     raise MfaError(message)
 
@@ -204,13 +205,13 @@ def pass_recovery_challenge(user: User, typed: str) -> int:
     left = recovery.remaining(user.id)
     record(AuditEventType.MFA_RECOVERY_CODE_USED, user, position=code.position, remaining=left)
     record(AuditEventType.MFA_CHALLENGE_PASSED, user, method="recovery_code")
-    db.session.commit()
     notify(
         user,
         "A recovery code was used to sign in to your CQMR onboarding account",
         "mfa_recovery_code_used",
         remaining=left,
     )
+    db.session.commit()
     mark_passed("recovery_code")
     return left
 

@@ -10,7 +10,6 @@ from flask_login import current_user
 from ..access import Access, allow
 from ..models import Organization
 from ..models.organizations import ELIGIBILITY_CHOICES
-from ..tasks.projection import refresh_due
 from . import bp, services
 from .csv_export import csv_stream
 from .duplicates import shared_tax_ids
@@ -64,7 +63,6 @@ def export_organizations():
     if not form.validate():
         return render_dashboard(form, None)
     filters = filters_from(form)
-    refresh_due()
     criteria = {k: v for k, v in request.args.items() if k != "page" and v != ""}
     # Audited before the rows stream out (the count is taken at the same moment).
     services.record_export(current_user, "organizations", criteria, count(filters))

@@ -49,7 +49,7 @@ def create_operator(email: str, full_name: str) -> tuple[User, str]:
 
 
 def send_set_password(user: User, link: str) -> None:
-    """Mail the new operator their set-password link."""
+    """Mail the new operator their set-password link, and commit (the mail leaves after it)."""
     send_mail(
         user.email,
         "Set your password for the CQMR operator console",
@@ -58,6 +58,7 @@ def send_set_password(user: User, link: str) -> None:
         link=link,
         hours=int(current_app.config["EMAIL_TOKEN_TTL"].total_seconds() // 3600),
     )
+    db.session.commit()
 
 
 def revoke_operator(email: str) -> User:

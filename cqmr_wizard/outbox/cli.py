@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import delivery, failures
+from . import clock, delivery, failures
 
 outbox_cli = AppGroup("outbox", help="Outgoing messages (mail) waiting in the outbox.")
 
@@ -17,8 +17,10 @@ outbox_cli = AppGroup("outbox", help="Outgoing messages (mail) waiting in the ou
 @click.option("--loop", is_flag=True, help="Keep running, polling every OUTBOX_POLL_INTERVAL seconds.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=50, help="Messages claimed at a time.")
 def deliver_command(loop: bool, batch: int) -> None:
-    """Deliver every message that is due, with retries and exponential backoff."""
+    """Apply what time made due, then deliver every message that is due, with retries and
+    exponential backoff."""
     while True:
+        clock.tick()
         total = delivery.Outcome()
         while True:
             outcome = delivery.deliver(limit=batch)

@@ -11,14 +11,14 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage
-from . import delivery
-from .queue import WROTE
+from . import clock, delivery
 
 log = logging.getLogger(__name__)
 
@@ -26,31 +26,48 @@ _NEW_IDS = "outbox_new_ids"
 
 
 class Courier:
-    """One daemon thread per process that delivers the ids handed to it."""
+    """One daemon thread per process that delivers the ids handed to it and, every
+    OUTBOX_CLOCK_INTERVAL seconds, runs the clock passes of the app that started it."""
 
     def __init__(self) -> None:
         self._jobs: queue.Queue[tuple[Flask, list[int]]] = queue.Queue()
         self._lock = threading.Lock()
         self._pid: int | None = None
 
+    def start(self, app: Flask) -> None:
+        """Start this process's thread, once (and again in a forked worker)."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._jobs = queue.Queue()
+                threading.Thread(target=self._run, args=(app,), name="outbox-courier", daemon=True).start()
+                self._pid = os.getpid()
+
     def submit(self, app: Flask, ids: list[int]) -> None:
         """Queue these messages for delivery; starts the thread in this process if needed."""
-        with self._lock:
-            if self._pid != os.getpid():  # first use, or a forked worker
-                self._jobs = queue.Queue()
-                threading.Thread(target=self._run, name="outbox-courier", daemon=True).start()
-                self._pid = os.getpid()
+        self.start(app)
         self._jobs.put((app, ids))
 
-    def _run(self) -> None:
-        jobs = self._jobs
+    def _run(self, clock_app: Flask) -> None:
+        jobs, interval = self._jobs, float(clock_app.config["OUTBOX_CLOCK_INTERVAL"])
+        next_tick = time.monotonic()
         while True:
-            app, ids = jobs.get()
             try:
+                app, ids = jobs.get(timeout=max(0.0, next_tick - time.monotonic()))
                 with app.app_context():
                     delivery.deliver(ids)
+            except queue.Empty:
+                pass
             except Exception:  # the worker command retries whatever was not delivered
                 log.exception("outbox delivery after commit failed")
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + interval
+                try:
+                    with clock_app.app_context():
+                        clock.tick()
+                except Exception:
+                    log.exception("outbox clock tick failed")
 
 
 courier = Courier()
@@ -62,19 +79,13 @@ def deliver_after_commit(session: Session, ids: list[int]) -> None:
 
 
 def _after_flush(session: Session, flush_context: object) -> None:
-    session.info[WROTE] = True
     ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
     if ids:
         session.info.setdefault(_NEW_IDS, []).extend(ids)
 
 
-def _orm_write(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[WROTE] = True
-
-
-def _after_commit(session: Session) -> None:
-    session.info.pop(WROTE, None)
+def deliver_committed(session: Session) -> None:
+    """The commit pipeline's last stage: deliver the messages the transaction wrote."""
     ids = session.info.pop(_NEW_IDS, None)
     if not ids or not has_app_context():
         return
@@ -89,12 +100,18 @@ def _after_commit(session: Session) -> None:
             log.exception("outbox delivery after commit failed")
 
 
+def keep_time() -> None:
+    """before_request, with background delivery: make sure this process's courier runs (it
+    also keeps the clock passes going when no message is sent for a while)."""
+    courier.start(current_app._get_current_object())
+
+
 def _after_rollback(session: Session) -> None:
-    session.info.pop(WROTE, None)
     session.info.pop(_NEW_IDS, None)
 
 
-event.listen(Session, "after_flush", _after_flush)
-event.listen(Session, "do_orm_execute", _orm_write)
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_rollback", _after_rollback)
+def install_bookkeeping() -> None:
+    """Note the outbox rows each transaction writes; forget them when it rolls back."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_rollback", _after_rollback)

@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from ..audit import has_pending_events
 from ..extensions import db
 from ..models import OutboxMessage
-
-# Set on a session by every write it flushes or executes, cleared when it commits or rolls back.
-WROTE = "outbox_session_wrote"
 
 
 def enqueue(
@@ -27,14 +21,3 @@ def enqueue(
     )
     db.session.add(message)
     return message
-
-
-def has_uncommitted_changes(session: Session) -> bool:
-    """Whether the session's transaction holds changes (or audit events) not yet committed."""
-    return bool(
-        session.new
-        or session.dirty
-        or session.deleted
-        or session.info.get(WROTE)
-        or has_pending_events(session)
-    )

@@ -16,16 +16,18 @@ from ..models import ProvisioningState, User
 from ..models.base import utcnow
 from ..models.provisioning import PENDING
 from ..outbox.queue import enqueue
+from ..tasks.projection import refreshed_organizations
 from .readiness import digest, group_name, ready_members, scim_user
 
 KIND = "scim"
 
 
-def reconcile_at_commit(session: Session, organization_ids: frozenset[int]) -> None:
-    """At a transaction's own commit: reconcile the organizations whose projection it refreshed
-    (a new agreement version refreshes every one); only when a CQMR SCIM endpoint is set."""
+def reconcile_at_commit(session: Session) -> None:
+    """The commit pipeline's provisioning stage: reconcile the organizations whose projection
+    this transaction refreshed (a new agreement version refreshes every one); only when a CQMR
+    SCIM endpoint is set."""
     if has_app_context() and current_app.config.get("CQMR_SCIM_URL"):
-        reconcile(organization_ids)
+        reconcile(refreshed_organizations(session))
 
 
 def _queue(state: ProvisioningState) -> None:

@@ -3,8 +3,6 @@ administrator's decision."""
 
 from __future__ import annotations
 
-import time
-
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -12,6 +10,7 @@ from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..models import Organization
+from ..models.base import utcnow
 from ..models.organizations import ROLES
 from ..views import add_error
 from . import bp, joins
@@ -24,7 +23,7 @@ CANDIDATE_MAX_AGE = 3600  # seconds a OneHealthPort sign-in keeps pointing at an
 def _candidate() -> Organization | None:
     """The registered organization the person's latest OneHealthPort sign-in pointed at."""
     data = session.get(joins.CANDIDATE_KEY)
-    if not isinstance(data, dict) or time.time() - data.get("at", 0) > CANDIDATE_MAX_AGE:
+    if not isinstance(data, dict) or utcnow().timestamp() - data.get("at", 0) > CANDIDATE_MAX_AGE:
         return None
     org = db.session.get(Organization, data.get("organization_id"))
     if org is None or org.ohp_org_id != data.get("ohp_org_id"):

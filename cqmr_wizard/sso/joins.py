@@ -120,7 +120,6 @@ def request_to_join(user: User, membership: Membership | None, org: Organization
         subject_user_id=user.id,
         details={"join_request": join.id, "ohp_org_id": org.ohp_org_id},
     )
-    db.session.commit()
     link = external_url("sso.decide_join", request_id=join.id)
     for admin in _admins(org.id):
         send_mail(
@@ -132,6 +131,7 @@ def request_to_join(user: User, membership: Membership | None, org: Organization
             org=org,
             link=link,
         )
+    db.session.commit()
     return join
 
 
@@ -175,7 +175,6 @@ def approve(actor: User, join: JoinRequest, role: str) -> Membership:
         subject_user_id=join.user_id,
         details={"join_request": join.id, "role": role},
     )
-    db.session.commit()
     send_mail(
         join.user.email,
         f"You have joined {organization_name(join.organization)} in CQMR onboarding",
@@ -185,6 +184,7 @@ def approve(actor: User, join: JoinRequest, role: str) -> Membership:
         role=ROLES[role][0],
         link=external_url("main.tasks"),
     )
+    db.session.commit()
     return member
 
 
@@ -201,7 +201,6 @@ def decline(actor: User, join: JoinRequest) -> None:
         subject_user_id=join.user_id,
         details={"join_request": join.id},
     )
-    db.session.commit()
     send_mail(
         join.user.email,
         f"Your request to join {organization_name(join.organization)} was declined",
@@ -209,3 +208,4 @@ def decline(actor: User, join: JoinRequest) -> None:
         user=join.user,
         org=join.organization,
     )
+    db.session.commit()

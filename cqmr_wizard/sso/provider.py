@@ -4,7 +4,6 @@ and answers that are only believed after the ID token has been verified."""
 from __future__ import annotations
 
 import hmac
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from joserfc.errors import JoseError
 
 from ..extensions import oauth
 from ..mail import external_url
+from ..models.base import utcnow
 from .errors import SsoError
 
 NAME = "onehealthport"
@@ -44,7 +44,7 @@ class SessionFlow(FlaskIntegration):
     per session, under FLOW_KEY, used up by the first answer that names its state."""
 
     def set_state_data(self, session, state, data) -> None:
-        session[FLOW_KEY] = {**data, "state": state, "started_at": time.time()}
+        session[FLOW_KEY] = {**data, "state": state, "started_at": utcnow().timestamp()}
 
     def get_state_data(self, session, state) -> dict | None:
         flow = session.get(FLOW_KEY)
@@ -110,7 +110,7 @@ def metadata() -> dict[str, Any]:
     """The provider's discovery document, checked to belong to the configured issuer."""
     client, config = _client(), current_app.config
     loaded_at = client.server_metadata.get("_loaded_at")
-    if loaded_at and time.time() - loaded_at > METADATA_MAX_AGE:
+    if loaded_at and utcnow().timestamp() - loaded_at > METADATA_MAX_AGE:
         client.server_metadata.clear()
     try:
         data = client.load_server_metadata()
@@ -171,7 +171,7 @@ def finish() -> tuple[dict[str, Any], VerifiedIdentity]:
     try:
         if flow is None:
             raise SsoError("state_mismatch")
-        if time.time() - flow["started_at"] > config["OIDC_FLOW_TTL"].total_seconds():
+        if utcnow().timestamp() - flow["started_at"] > config["OIDC_FLOW_TTL"].total_seconds():
             raise SsoError("flow_expired")
         if args.get("iss") is not None and args["iss"] != config["OIDC_ISSUER"]:  # RFC 9207 mix-up
             raise SsoError("invalid_id_token", "authorization response iss")

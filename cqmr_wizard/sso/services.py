@@ -18,13 +18,17 @@ from .provider import VerifiedIdentity
 
 
 class Refused(Exception):
-    """A rule refused the request; nothing was changed. `message` is safe to show."""
+    """A rule refused the request; nothing was changed. `message` is safe to show; `event`
+    holds the refusal's audit event fields when it is to be recorded (`record_refusal`)."""
 
-    def __init__(self, reason: str, status: int, message: str) -> None:
+    def __init__(
+        self, reason: str, status: int, message: str, event: dict[str, object] | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.message = message
+        self.event = event
 
 
 class Outcome(enum.Enum):
@@ -60,17 +64,24 @@ def refuse(
     organization_id: int | None = None,
     **details: object,
 ) -> Refused:
-    """Record a refusal in the audit log (committed) and return the exception to raise."""
+    """The exception to raise for an audited refusal; it changes nothing (the view records it
+    with `record_refusal`)."""
+    event = {
+        "actor_id": user.id if user else None,
+        "organization_id": organization_id,
+        "subject_user_id": user.id if user else None,
+        "details": {"reason": reason, **details},
+    }
+    return Refused(reason, status, message, event)
+
+
+def record_refusal(refused: Refused) -> None:
+    """Drop whatever the refused attempt wrote, then record the refusal (when it is audited)
+    and commit that alone."""
     db.session.rollback()
-    audit.record(
-        AuditEventType.SSO_REFUSED,
-        actor_id=user.id if user else None,
-        organization_id=organization_id,
-        subject_user_id=user.id if user else None,
-        details={"reason": reason, **details},
-    )
-    db.session.commit()
-    return Refused(reason, status, message)
+    if refused.event is not None:
+        audit.record(AuditEventType.SSO_REFUSED, **refused.event)
+        db.session.commit()
 
 
 def _describe(identity: OidcIdentity, verified: VerifiedIdentity) -> None:
@@ -276,10 +287,10 @@ def unlink(user: User, identity: OidcIdentity, method: str) -> None:
         details={"issuer": identity.issuer, "subject": identity.subject, "reauthenticated_with": method},
     )
     db.session.delete(identity)
-    db.session.commit()
     send_mail(
         user.email,
         "OneHealthPort was disconnected from your CQMR onboarding account",
         "ohp_disconnected",
         user=user,
     )
+    db.session.commit()

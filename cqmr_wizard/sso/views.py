@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user
 
@@ -13,6 +11,7 @@ from ..audit.events import AuditEventType
 from ..auth import services as auth_services
 from ..auth.forms import ConfirmForm
 from ..extensions import db
+from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import bp, joins, provider, services
@@ -111,6 +110,7 @@ def callback():
     except SsoError as error:
         return failed(error, purpose)
     except services.Refused as refused:
+        services.record_refusal(refused)
         return problem_page(purpose, refused.status, refused.message, refused.reason)
 
 
@@ -128,7 +128,7 @@ def _connected(flow: dict, verified: provider.VerifiedIdentity):
         session[joins.CANDIDATE_KEY] = {
             "organization_id": holder.id,
             "ohp_org_id": verified.ohp_org_id,
-            "at": time.time(),
+            "at": utcnow().timestamp(),
         }
         return redirect(url_for("sso.join_offer"))
     if outcome is services.Outcome.CONNECTED:

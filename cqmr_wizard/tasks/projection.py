@@ -1,10 +1,10 @@
 """The progress projection, written in the same transaction as the facts change (see
-tracking.py): at each commit the rows of everyone noted are recomputed from live facts
-(expected.py) and upserted; `flask progress` verifies and rebuilds it."""
+tracking.py): at each commit the commit pipeline's projection stage (`bring_up_to_date`)
+recomputes the rows of everyone noted from live facts (expected.py) and upserts them;
+`apply_clock` recomputes what time alone made due; `flask progress` verifies and rebuilds it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -25,11 +25,6 @@ from .expected import (
     per_organization,
 )
 from .tracking import KEY, ORGANIZATIONS, PEOPLE, REFRESHED, Touched, install, touched
-
-_RUNNING = "progress_hooks_running"
-# Called at the transaction's own commit, once the projection is up to date, with the
-# organizations it refreshed in that transaction; registered by features (see `at_commit`).
-AT_COMMIT: list[Callable[[Session, frozenset[int]], None]] = []
 
 
 def _upsert(session: Session, model: type, keys: list[str], rows: list[dict]) -> None:
@@ -130,7 +125,9 @@ def _refresh_activity(session: Session, organization_ids: set[int]) -> None:
             )
 
 
-def _bring_up_to_date(session: Session) -> None:
+def bring_up_to_date(session: Session) -> None:
+    """The commit pipeline's projection stage: recompute everyone this transaction's changes
+    noted (and, run again after the audit stage, the activity times its events moved)."""
     session.flush()
     notes = touched(session)
     while notes:
@@ -140,29 +137,9 @@ def _bring_up_to_date(session: Session) -> None:
         notes = touched(session)
 
 
-def before_commit(session: Session) -> None:
-    """Bring the projection up to date with every fact this transaction changed; at the
-    transaction's own commit, then run the `AT_COMMIT` hooks with the organizations refreshed."""
-    _bring_up_to_date(session)
-    # before_commit fires at a SAVEPOINT's release too: the hooks wait for the real commit (on
-    # PostgreSQL a hook run at a release saw only part of the transaction's changes).
-    if not AT_COMMIT or session.in_nested_transaction() or session.info.get(_RUNNING):
-        return
-    refreshed = frozenset(session.info.get(REFRESHED, ()))
-    session.info[_RUNNING] = True
-    try:
-        for hook in AT_COMMIT:
-            hook(session, refreshed)
-    finally:
-        session.info.pop(_RUNNING, None)
-    _bring_up_to_date(session)  # what the hooks wrote is part of this transaction too
-
-
-def at_commit(hook: Callable[[Session, frozenset[int]], None]) -> None:
-    """Run `hook(session, organization_ids)` at each transaction's own commit, after the
-    projection of those organizations (every one this transaction refreshed) is up to date."""
-    if hook not in AT_COMMIT:
-        AT_COMMIT.append(hook)
+def refreshed_organizations(session: Session) -> frozenset[int]:
+    """Every organization whose projection this transaction refreshed so far."""
+    return frozenset(session.info.get(REFRESHED, ()))
 
 
 @cache
@@ -173,13 +150,22 @@ def _due_statement() -> Select:
     )
 
 
-def refresh_due() -> None:
-    """Recompute (and commit) the organizations whose facts time alone has changed since they
-    were written (an invitation expired); lists call it before reading, one query when none."""
+def refresh_due() -> int:
+    """Recompute, in the caller's transaction, the organizations whose facts time alone has
+    changed since they were written (an invitation expired); return how many."""
     due = list(db.session.scalars(_due_statement(), {"now": utcnow()}))
     if due:
         refresh(db.session, Touched(organizations=set(due)))
-        db.session.commit()
+    return len(due)
+
+
+def apply_clock() -> int:
+    """A clock pass: recompute what time alone made due and commit it in a transaction of its
+    own (provisioning follows at that commit); run by the outbox deliverer, never inside
+    another piece of work's transaction. Returns how many."""
+    due = refresh_due()
+    db.session.commit()
+    return due
 
 
 def rebuild() -> None:
@@ -189,6 +175,6 @@ def rebuild() -> None:
     db.session.commit()
 
 
-def install_projection() -> None:
-    """Keep the projection of every Flask-SQLAlchemy session up to date at each commit."""
-    install(FlaskSession, before_commit)
+def install_tracking() -> None:
+    """Note the fact changes of every Flask-SQLAlchemy session, for the projection stage."""
+    install(FlaskSession)

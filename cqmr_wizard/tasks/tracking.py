@@ -3,8 +3,8 @@
 `FACT_BEARERS` is the one declaration: a model whose rows feed `Facts` is listed here with the
 attribute that says whose facts they are. Changes made through the unit of work are noted after
 each flush; bulk UPDATE/DELETE/INSERT statements on a listed model are noted before they run.
-At commit the projection of everyone noted is recomputed in the same transaction
-(tasks/projection.py)."""
+At commit the projection of everyone noted is recomputed in the same transaction, by the
+commit pipeline's projection stage (tasks/projection.py)."""
 
 from __future__ import annotations
 
@@ -195,11 +195,10 @@ def _after_transaction_end(session: Session, transaction) -> None:
         session.info.pop(REFRESHED, None)
 
 
-def install(session_class: type[Session], before_commit: Callable[[Session], None]) -> None:
-    """Listen to every session of `session_class`; `before_commit` recomputes what was noted."""
+def install(session_class: type[Session]) -> None:
+    """Note the fact changes of every session of `session_class`, and forget them at its end."""
     if event.contains(session_class, "after_flush", _after_flush):
         return
     event.listen(session_class, "after_flush", _after_flush)
     event.listen(session_class, "do_orm_execute", _do_orm_execute)
     event.listen(session_class, "after_transaction_end", _after_transaction_end)
-    event.listen(session_class, "before_commit", before_commit)
