@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     register_extensions(app)
+    register_handlers()
     register_sessions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -88,6 +89,20 @@ def register_extensions(app: Flask) -> None:
             return load_signed_in(int(user_id))
         except (TypeError, ValueError):
             return None
+
+
+def register_handlers() -> None:
+    """What lower layers call without importing upward: each outbox kind's sender, and the
+    projection's refresher that pages below tasks/ run before reading it."""
+    from .outbox.delivery import register_handler
+    from .outbox.mail_delivery import deliver_mail
+    from .progress import register_refresher
+    from .provisioning.scim import deliver as deliver_scim
+    from .tasks.projection import refresh_due
+
+    register_handler("mail", deliver_mail)
+    register_handler("scim", deliver_scim)
+    register_refresher(refresh_due)
 
 
 def register_sessions(app: Flask) -> None:

@@ -18,8 +18,7 @@ from ..like import contains_pattern
 from ..models.base import utcnow
 from ..models.organizations import ROLES
 from ..models.progress import MemberProgress
-from ..tasks import projection
-from ..tasks.engine import Status
+from ..progress import Status, refresh_due
 from .roster_statements import statements
 
 READINESS_FILTERS = {
@@ -120,7 +119,7 @@ def roster(
     per_page: int = 20,
 ) -> RosterPage:
     """One page of the team, members and open invitations together, ordered by name."""
-    projection.refresh_due()
+    refresh_due()
     role = role if role in ROLES else None
     readiness = readiness if readiness in READINESS_FILTERS else None
     needle = (text or "").strip().lower()[:100]
