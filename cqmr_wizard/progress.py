@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 
 class Status(enum.Enum):
-    """A task's status; the projection stores the member's name."""
+    """A task's status; the projection stores its name ("COMPLETED"), pages show its words."""
 
     CANNOT_START = "Cannot start yet"
     NOT_STARTED = "Not started"
