@@ -99,10 +99,12 @@ endif
 
 test: install-test
 	$(VENV)/bin/ruff check cqmr_wizard tests bench wsgi.py
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check cqmr_wizard tests bench wsgi.py
+	$(VENV)/bin/lint-imports --no-cache
 
 # Pages over HTTP with wrk (a Debian package) against PostgreSQL and Redis on loopback.
 bench: install

@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     register_extensions(app)
+    register_handlers()
     register_sessions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -127,6 +128,16 @@ def register_clock(app: Flask) -> None:
     clock.register(app, "progress", apply_clock)
     if app.config["OUTBOX_DELIVERY"] == "background":
         app.before_request(keep_time)
+
+
+def register_handlers() -> None:
+    """What lower layers call without importing upward: each outbox kind's sender."""
+    from .outbox.delivery import register_handler
+    from .outbox.mail_delivery import deliver_mail
+    from .provisioning.scim import deliver as deliver_scim
+
+    register_handler("mail", deliver_mail)
+    register_handler("scim", deliver_scim)
 
 
 def register_sessions(app: Flask) -> None:

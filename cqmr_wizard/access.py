@@ -1,5 +1,6 @@
 """Who may use each route. Every view declares one `Access` level; undeclared views are refused.
-`decide()` is the whole policy; access_hook.py applies it to every request."""
+`decide()` is the whole policy; `request_verdict()` answers it for the current request, which
+access_hook.py does before every request."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import enum
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
-from flask import current_app, has_request_context, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
+
+from .identity import membership_of
 
 F = TypeVar("F", bound=Callable)
 
@@ -83,3 +86,12 @@ def session_auth() -> str | None:
 def fully_authenticated() -> bool:
     """True when the session has passed both factors."""
     return session_auth() == "full"
+
+
+def request_verdict() -> Verdict:
+    """Load the membership (views read it as `g.membership`) and decide on this request."""
+    user = current_user._get_current_object()
+    g.membership = membership_of(user) if user.is_authenticated else None
+    roles = frozenset(g.membership.roles) if g.membership is not None else None
+    operator = getattr(current_user, "is_operator", False)
+    return decide(view_access(request.endpoint), session_auth(), operator, roles)

@@ -1,23 +1,13 @@
-"""The before_request hook that applies `access.decide()` to every request."""
+"""The before_request hook that applies `access.decide()` to every request: wiring create_app
+registers, above the features (it sends a half-signed-in person to the second factor's pages)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
-from flask_login import current_user
+from flask import abort, flash, redirect, request, session, url_for
 
-from .access import Verdict, decide, session_auth, view_access
-from .identity import membership_of
+from .access import request_verdict
 from .mfa.services import second_factor_url
 from .security import safe_next_path
-
-
-def request_verdict() -> Verdict:
-    """Load the membership (views read it as `g.membership`) and decide on this request."""
-    user = current_user._get_current_object()
-    g.membership = membership_of(user) if user.is_authenticated else None
-    roles = frozenset(g.membership.roles) if g.membership is not None else None
-    operator = getattr(current_user, "is_operator", False)
-    return decide(view_access(request.endpoint), session_auth(), operator, roles)
 
 
 def enforce_access() -> object | None:

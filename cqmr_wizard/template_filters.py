@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from markupsafe import Markup, escape
 
-from .operators.pagination import page_window
+from .pagination import page_window
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 # What "%B" gives in the C locale, without a strftime call per date.

@@ -1,5 +1,6 @@
 """Every module of the package imports on its own in a fresh interpreter (no import cycle
-hidden by the order in which the app factory happens to import things).
+hidden by the order in which the app factory happens to import things), and the imports keep
+the layers `.importlinter` states (`lint-imports`).
 
 To stay fast on a small machine, one fresh interpreter first loads the third-party libraries the
 package uses (never a module of the package), then forks once per module: each child starts
@@ -8,6 +9,7 @@ with no module of the package loaded and imports only its own."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import cqmr_wizard
 
 PACKAGE = Path(cqmr_wizard.__file__).parent
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 LIST_LIBRARIES = """
 import importlib, json, sys
@@ -84,3 +87,15 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
     libraries = json.loads(python(LIST_LIBRARIES, json.dumps(names)))
     failures = json.loads(python(IMPORT_EACH_ALONE, stdin=json.dumps([libraries, names])))
     assert failures == {}
+
+
+def test_the_imports_keep_the_layers_the_contract_states():
+    result = subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Contracts: [1-9][0-9]* kept, 0 broken", result.stdout), result.stdout

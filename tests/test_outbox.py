@@ -20,6 +20,7 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.mail import send_mail
 from cqmr_wizard.models import AuditEvent, OutboxMessage, User
 from cqmr_wizard.outbox import delivery
+from cqmr_wizard.outbox.queue import enqueue
 
 from .conftest import ON_POSTGRES
 from .helpers import PASSWORD, free_port, link_from, page_text, submit
@@ -231,3 +232,24 @@ def test_the_mail_of_a_change_that_rolls_back_is_never_sent(app, mailbox):
         send_mail("ghost@example.org", "Welcome", "password_changed", user={})
         db.session.rollback()
     assert messages(app) == [] and mailbox.messages == []
+
+
+def test_each_kind_goes_to_the_sender_registered_for_it_and_an_unknown_kind_is_retried(
+    app_factory, monkeypatch
+):
+    app = app_factory(OUTBOX_DELIVERY="worker")
+    assert {"mail", "scim"} <= delivery.HANDLERS.keys()  # registered by create_app
+    monkeypatch.setattr(delivery, "HANDLERS", dict(delivery.HANDLERS))
+    sent = []
+    delivery.register_handler("note", sent.append)
+    with app.app_context():
+        enqueue("note", {"n": 1})
+        enqueue("unknown", {"n": 2})
+        db.session.commit()
+        outcome = delivery.deliver()
+    assert sent == [{"n": 1}]
+    assert (outcome.sent, outcome.retrying, outcome.failed) == (1, 1, 0)
+    note, unknown = messages(app)
+    assert note.status == "sent"
+    assert unknown.status == "pending"
+    assert "no handler is registered for 'unknown' messages" in unknown.last_error

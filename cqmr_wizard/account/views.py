@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
-from ..auth.forms import ConfirmForm
+from ..auth.forms import ChangePasswordForm, ConfirmForm
+from ..auth.services import AccountError
+from ..extensions import per_source
 from ..mfa import admin as mfa_admin
 from ..sso import provider
 from ..sso.services import identity_for
-from . import bp
+from ..views import add_error, render_form
+from . import bp, password_change
 
 
 @bp.route("/account")
@@ -25,3 +28,21 @@ def index():
         second_factor=mfa_admin.member_status(current_user.id),
         form=ConfirmForm(),
     )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(Access.USER)
+@per_source("RATE_LIMIT_SIGN_IN")
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_change.change_password(
+                current_user, form.current_password.data, form.new_password.data, form.code.data
+            )
+        except AccountError as error:
+            add_error(form, error.field, error.message)
+            return render_template("account/change_password.html", form=form), error.status
+        flash("Your password has been changed. Every other session has been signed out.", "success")
+        return redirect(url_for("main.tasks"))
+    return render_form("account/change_password.html", form)

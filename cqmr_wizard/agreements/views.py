@@ -6,8 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from ..access import Access, allow, view_access
-from ..access_hook import request_verdict
+from ..access import Access, allow, request_verdict, view_access
 from ..errors import MESSAGES
 from ..request_limits import accepts_upload
 from ..views import add_error, render_form

@@ -1,4 +1,5 @@
-"""Sign-up, email verification, sign-in, sign-out and password reset pages."""
+"""Sign-up, email verification, sign-in, sign-out and password reset pages (changing a password,
+which asks for the second factor too, is on the account pages)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from ..extensions import per_source
 from ..models.base import utcnow
 from ..security import safe_next_path
 from ..views import accepted, add_error, render_form
-from . import bp, password_change, services, throttle, tokens, unlock
-from .forms import ChangePasswordForm, ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
+from . import bp, services, throttle, tokens, unlock
+from .forms import ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
 TOKEN_PROBLEMS = {
     "unknown": "This link is not valid. Check that you copied the whole link from the email.",
@@ -182,21 +183,3 @@ def reset_password(token: str):
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
     return render_form("auth/reset_password.html", form)
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@allow(Access.USER)
-@per_source("RATE_LIMIT_SIGN_IN")
-def change_password():
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            password_change.change_password(
-                current_user, form.current_password.data, form.new_password.data, form.code.data
-            )
-        except services.AccountError as error:
-            add_error(form, error.field, error.message)
-            return render_template("auth/change_password.html", form=form), error.status
-        flash("Your password has been changed. Every other session has been signed out.", "success")
-        return redirect(url_for("main.tasks"))
-    return render_form("auth/change_password.html", form)

@@ -11,10 +11,9 @@ from flask_wtf import FlaskForm
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES
-from ..tasks.definitions import REQUIRED_DETAILS
-from ..tasks.facts import organization_facts
 from ..views import render_form
 from . import bp, forms, services
+from .facts import REQUIRED_DETAILS, details_answered
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,9 @@ def eligibility():
 @allow(Access.ORG_ADMIN)
 def details():
     """Resume the details task at the first unanswered question."""
-    facts = organization_facts(g.membership.organization)
+    answered = details_answered(g.membership.organization)
     for page in DETAIL_PAGES:
-        if page.answer not in facts.details_answered and page.answer in REQUIRED_DETAILS:
+        if page.answer not in answered and page.answer in REQUIRED_DETAILS:
             return redirect(url_for("onboarding.detail_page", slug=page.slug))
     return redirect(url_for("onboarding.check_details"))
 
@@ -141,10 +140,8 @@ def _left_blank(form: FlaskForm, page: DetailPage) -> bool:
 @allow(Access.ORG_ADMIN)
 def check_details():
     org = g.membership.organization
-    facts = organization_facts(org)
-    missing = [
-        p for p in DETAIL_PAGES if p.answer in REQUIRED_DETAILS and p.answer not in facts.details_answered
-    ]
+    answered = details_answered(org)
+    missing = [p for p in DETAIL_PAGES if p.answer in REQUIRED_DETAILS and p.answer not in answered]
     form = ConfirmForm()
     if form.validate_on_submit():
         if missing:

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from ..access import Access, allow
 from ..audit import verifications
+from ..pagination import page_url_maker
 from . import bp, services
 from .audit_search import (
     COUNT_LIMIT,
@@ -24,7 +25,6 @@ from .audit_search import (
 )
 from .csv_export import csv_stream
 from .forms import AuditSearchForm
-from .pagination import page_url_maker
 
 VERIFY_PER_VIEW = 5000
 

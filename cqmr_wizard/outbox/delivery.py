@@ -2,7 +2,8 @@
 transaction open, then record the outcome. Failures retry with exponential backoff.
 
 HANDLERS maps a message kind to the function that sends its payload; a handler raises on
-failure. Add a kind by adding one entry."""
+failure. Each sender registers its kind (`register_handler`, from create_app): the outbox
+imports none of them."""
 
 from __future__ import annotations
 
@@ -22,15 +23,16 @@ from ..extensions import db
 from ..models import OutboxMessage
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SENT
-from ..provisioning.scim import deliver as deliver_scim
-from .mail_delivery import deliver_mail
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "mail": deliver_mail,
-    "scim": deliver_scim,
-}
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(kind: str, handler: Handler) -> None:
+    """Send every message of `kind` with `handler(payload)`, which raises on failure."""
+    HANDLERS[kind] = handler
 
 
 @dataclass
@@ -100,6 +102,8 @@ def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
             kind, payload, attempts = message.kind, json.loads(message.payload), message.attempts + 1
         error = None
         try:
+            if kind not in HANDLERS:
+                raise LookupError(f"no handler is registered for {kind!r} messages")
             HANDLERS[kind](payload)
         except Exception as exc:  # any failure of a handler is recorded and retried
             error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from ..onboarding.facts import REQUIRED_DETAILS
+from ..training.facts import training_status
 from .engine import AgreementFact, Facts, Status, TaskDefinition
-
-# Detail fields that must be answered; NPI is optional.
-REQUIRED_DETAILS = frozenset({"legal_name", "organization_type", "tax_id", "address", "phone"})
 
 
 def eligibility_progress(facts: Facts) -> Status:
@@ -55,16 +54,11 @@ def ohp_account_progress(facts: Facts) -> Status:
 
 
 def training_progress(facts: Facts) -> Status:
-    """Completed when every published item was reviewed by a member it is meant for; with
-    nothing published there is nothing to complete."""
+    """The training feature's rule (its page shows the same status without importing tasks/)."""
     org = facts.organization
-    if org is None or not org.training_items:
+    if org is None:
         return Status.NOT_STARTED
-    if org.training_reviewed >= org.training_items:
-        return Status.COMPLETED
-    if org.training_reviewed:
-        return Status.IN_PROGRESS
-    return Status.NOT_STARTED
+    return training_status(org.training_items, org.training_reviewed)
 
 
 def agreements_progress(agreements: tuple[AgreementFact, ...]) -> Status:

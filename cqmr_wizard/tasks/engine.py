@@ -6,19 +6,11 @@ Dependencies turn a task into "Cannot start yet" until every task it needs is co
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from ..agreements.standing import AgreementFact
-
-
-class Status(enum.Enum):
-    CANNOT_START = "Cannot start yet"
-    NOT_STARTED = "Not started"
-    IN_PROGRESS = "In progress"
-    WAITING = "Waiting for review"
-    COMPLETED = "Completed"
+from ..progress import Status  # below the features: their pages show statuses too
 
 
 @dataclass(frozen=True)

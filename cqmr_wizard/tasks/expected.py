@@ -22,9 +22,9 @@ from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import AuditEvent, Invitation, Organization
 from ..models.base import utcnow
-from . import facts as live  # a module, not its names: the features' packages import this one
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
+from .facts import organizations_facts, people_facts
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -81,7 +81,7 @@ def member_ready(facts: Facts, states: Sequence[TaskState]) -> bool:
 def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
     """The member rows of these people (those who belong to an organization)."""
     expected = {}
-    for user_id, (person, facts) in live.people_facts(user_ids).items():
+    for user_id, (person, facts) in people_facts(user_ids).items():
         if person.membership_id is None:
             continue
         states = member_states(facts)
@@ -136,7 +136,7 @@ def activity_times(organization_ids: Collection[int]) -> tuple[dict[int, datetim
 def expected_organizations(organization_ids: Collection[int], ready: dict[int, int]) -> dict[int, Expected]:
     """The organization rows of these organizations, given how many members each has ready."""
     orgs = db.session.scalars(select(Organization).where(Organization.id.in_(organization_ids))).all()
-    facts = live.organizations_facts(orgs)
+    facts = organizations_facts(orgs)
     activity, completed, expiring = activity_times([org.id for org in orgs])
     expected = {}
     for org in orgs:

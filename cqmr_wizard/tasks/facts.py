@@ -12,6 +12,7 @@ from ..agreements.facts import agreement_facts
 from ..extensions import db
 from ..mfa.facts import second_factor_facts
 from ..models import Membership, Organization, User
+from ..onboarding.facts import details_answered
 from ..sso.facts import linked_user_ids
 from ..team.facts import PersonFacts, person_facts, team_counts
 from ..training.facts import training_counts
@@ -20,17 +21,9 @@ from .engine import Facts, OrganizationFacts
 
 def organization_facts(org: Organization) -> OrganizationFacts:
     """The facts held on the organization's own row."""
-    answered = set()
-    for name in ("legal_name", "organization_type", "tax_id", "phone"):
-        if getattr(org, name):
-            answered.add(name)
-    if org.address_line1 and org.city and org.state and org.postal_code:
-        answered.add("address")
-    if org.npi:
-        answered.add("npi")
     return OrganizationFacts(
         eligibility=org.eligibility,
-        details_answered=frozenset(answered),
+        details_answered=details_answered(org),
         details_confirmed=org.details_confirmed_at is not None,
         ohp_org_id=org.ohp_org_id,
         suspended=org.suspended_at is not None,

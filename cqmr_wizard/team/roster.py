@@ -18,7 +18,7 @@ from ..like import contains_pattern
 from ..models.base import utcnow
 from ..models.organizations import ROLES
 from ..models.progress import MemberProgress
-from ..tasks.engine import Status
+from ..progress import Status
 from .roster_statements import statements
 
 READINESS_FILTERS = {

@@ -1,5 +1,6 @@
 """Training facts for the task list: how many items there are, and how many a member they are
-meant for has reviewed. Two queries for a set of organizations (the single case is a set of one)."""
+meant for has reviewed. Two queries for a set of organizations (the single case is a set of one).
+What they make of the training task is `training_status`, which the training page shows too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from ..extensions import db
 from ..models import Membership, MembershipRole, TrainingResource, TrainingReview, User
 from ..models.training import AUDIENCE_ROLES
+from ..progress import Status
 
 
 def meant_for(membership_id_column, audience_column):
@@ -55,3 +57,15 @@ def training_counts(organization_ids: Collection[int]) -> dict[int, dict[str, in
         org_id: {"training_items": items or 0, "training_reviewed": reviewed.get(org_id, 0)}
         for org_id in organization_ids
     }
+
+
+def training_status(training_items: int, training_reviewed: int) -> Status:
+    """Completed when every published item was reviewed by a member it is meant for; with
+    nothing published there is nothing to complete."""
+    if not training_items:
+        return Status.NOT_STARTED
+    if training_reviewed >= training_items:
+        return Status.COMPLETED
+    if training_reviewed:
+        return Status.IN_PROGRESS
+    return Status.NOT_STARTED

@@ -5,24 +5,23 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 
-from .. import tasks  # a module, not its names: tasks.facts imports training.facts
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..models.training import AUDIENCES
 from . import bp, services
+from .facts import training_counts, training_status
 
 
 @bp.route("/training")
 @allow(Access.MEMBER)
 def index():
     membership = g.membership
-    facts = tasks.load_facts(current_user, membership)
-    state = next(s for s in tasks.task_statuses(facts, tasks.TASKS) if s.task.key == "training")
+    counts = training_counts([membership.organization_id])[membership.organization_id]
     return render_template(
         "training/index.html",
         resources=services.resources_for(membership),
         reviews=services.review_state(membership),
-        status=state.status,
+        status=training_status(**counts),
         audiences=AUDIENCES,
         form=ConfirmForm(),
     )

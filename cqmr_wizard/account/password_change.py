@@ -8,12 +8,13 @@ from flask import current_app, session
 
 from .. import audit
 from ..audit.events import AuditEventType
+from ..auth import tokens
+from ..auth.passwords import hash_password, password_problem, verify_password
+from ..auth.services import AccountError
 from ..extensions import db
 from ..mail import send_mail
+from ..mfa.services import MfaError, check_code
 from ..models import User
-from . import tokens
-from .passwords import hash_password, password_problem, verify_password
-from .services import AccountError
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 def change_password(user: User, current: str, new: str, code: str) -> None:
     """A signed-in user's new password, given the current one and a fresh code: every other
     session ends and the owner is mailed a notice."""
-    from ..mfa.services import MfaError, check_code  # mfa imports auth: import here, not at load
-
     if not verify_password(user.password_hash, current):
         audit.record(
             AuditEventType.AUTH_PASSWORD_CHANGE_FAILED,
