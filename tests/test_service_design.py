@@ -24,6 +24,7 @@ from .agreement_helpers import (
 )
 from .helpers import make_user, page_text, sign_in, submit
 from .operator_support import make_org, operator_client
+from .team_support import admin_with_org
 from .test_gate import build as build_complete
 
 CONTACT = {
@@ -164,3 +165,13 @@ def test_an_empty_sign_up_gets_one_error_per_field(app, client):
     links = re.findall(r'href="#([a-z_]+)"', summary)
     assert sorted(links) == sorted(set(links)) and "password" in links
     assert "Enter a password" in summary
+
+
+def test_the_next_step_keeps_the_task_title_as_written(app):
+    """Proper nouns stay as written: "OneHealthPort", never "onehealthport"."""
+    admin_with_org(app, "ada@willow.example.org", org_name="Willow", roles=("admin", "signer"))
+    client = app.test_client()
+    assert sign_in(client, "ada@willow.example.org").status_code == 302
+    html = client.get("/tasks").get_data(as_text=True)
+    heading = re.search(r'id="next-step-heading">([^<]*)<', html).group(1)
+    assert heading == "Your next step: Connect your organization to OneHealthPort"
