@@ -162,6 +162,31 @@ def sign_directly(app, user_id: int, kind: str) -> None:
         record_signature(user, membership, version, consent, review, user.full_name, "Director", 0, client)
 
 
+def complete_organization(app, org_id: int, signer_id: int) -> None:
+    """Every required task of the organization done, so that its members' own tasks are all the
+    gate still asks: connected to OneHealthPort, details confirmed, `signer_id` (a member) made
+    its authorized signer, who signs both organization agreements. Its team task also needs an
+    administrator and no open invitation: the caller's to arrange."""
+    from cqmr_wizard.models import Membership, MembershipRole
+
+    with app.app_context():
+        if any(current_version(kind) is None for kind in documents.ORGANIZATION_KINDS):
+            documents.load_samples()
+        org = db.session.get(Organization, org_id)
+        for name, value in DETAILS.items():
+            if not getattr(org, name):
+                setattr(org, name, value)
+        org.details_confirmed_at = utcnow()
+        org.ohp_org_id = org.ohp_org_id or f"OHP-{org_id}"
+        org.designated_signer_id = signer_id
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == signer_id))
+        if not membership.has_role("signer"):
+            membership.role_rows.append(MembershipRole(role="signer"))
+        db.session.commit()
+    for kind in documents.ORGANIZATION_KINDS:
+        sign_directly(app, signer_id, kind)
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

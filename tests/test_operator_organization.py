@@ -36,8 +36,10 @@ def test_shows_members_roles_readiness_and_tasks(app):
     assert "Cascade Health" in text and "12-3456789" in text
     assert "Member 0 of" in text and "Organization administrator" in text and "Report viewer" in text
     html = response.get_data(as_text=True)
-    assert html.count('class="ready">Ready<') == 1
-    assert html.count('class="ready">Not ready<') == 2
+    # Member 0's own tasks are done, but "Ready" is the gate's answer: the organization's
+    # agreements are not signed, so it lets nobody in (tests/test_ready.py shows members ready).
+    assert html.count('class="ready">Ready<') == 0
+    assert html.count('class="ready">Not ready<') == 3
     assert task_status(response, "eligibility") == "Completed"
     assert "No agreement has been signed electronically yet" in text
     assert client.get("/operator/organizations/999999").status_code == 404

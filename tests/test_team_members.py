@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from .agreement_helpers import complete_organization
 from .helpers import PASSWORD, csrf_from, make_user, page_text, sign_in, submit, task_status
 from .team_support import (
     add_member,
@@ -42,15 +43,27 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
         agreements=True,
         linked=True,
     )
+    complete_organization(app, org, user_id_of(app, "ready@alpha.example.org"))
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
+    before = admin.get("/team")
+    # Email verified, OneHealthPort, two-step verification, user agreements, status.
+    assert cells(before, "ready@alpha.example.org")[1:] == ["Yes", "Yes", "Completed", "Completed", "Ready"]
+    assert status_colour(before, "ready@alpha.example.org") == "bg-green"
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("viewer",))
     response = admin.get("/team")
     assert response.status_code == 200
     rows = team_rows(response)
     assert "Authorized signer, Report viewer" in rows["ready@alpha.example.org"]
-    # Email verified, OneHealthPort, two-step verification, user agreements, status.
-    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "Yes", "Completed", "Completed", "Ready"]
+    # "Ready" is the gate's answer: an open invitation re-opens the organization's team task,
+    # and the gate lets nobody in until it is accepted or withdrawn.
+    assert cells(response, "ready@alpha.example.org")[1:] == [
+        "Yes",
+        "Yes",
+        "Completed",
+        "Completed",
+        "Not ready yet",
+    ]
     assert cells(response, "nomfa@alpha.example.org")[1:] == [
         "Yes",
         "No",
@@ -62,7 +75,6 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     assert cells(response, "ivy@alpha.example.org")[-1] == "Invited"
     # The Status column's tag is coloured by where the person stands, as the other tags are.
     colours = {email: status_colour(response, email) for email in rows}
-    assert colours["ready@alpha.example.org"] == "bg-green"
     assert colours["nomfa@alpha.example.org"] == colours[ADMIN] == "bg-gold text-ink"
     assert colours["ivy@alpha.example.org"] == "bg-primary"
     text = page_text(response)
@@ -130,15 +142,23 @@ def test_filters_by_role_readiness_and_text(app, mailbox):
     add_member(
         app, org, "ready@alpha.example.org", ("signer",), name="Rita Ready", agreements=True, linked=True
     )
+    complete_organization(app, org, user_id_of(app, "ready@alpha.example.org"))
     add_member(app, org, "nomfa@alpha.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
     admin = signed_in(app, ADMIN)
+    assert set(team_rows(admin.get("/team?readiness=ready"))) == {ADMIN, "ready@alpha.example.org"}
+    assert set(team_rows(admin.get("/team?readiness=not_ready"))) == {"nomfa@alpha.example.org"}
     invite(admin, "Ivy Invited", "ivy@alpha.example.org", ("signer",))
     assert set(team_rows(admin.get("/team?role=signer"))) == {
         "ready@alpha.example.org",
         "ivy@alpha.example.org",
     }
-    assert set(team_rows(admin.get("/team?readiness=ready"))) == {ADMIN, "ready@alpha.example.org"}
-    assert set(team_rows(admin.get("/team?readiness=not_ready"))) == {"nomfa@alpha.example.org"}
+    # The open invitation re-opens the organization's team task: the gate lets nobody in.
+    assert set(team_rows(admin.get("/team?readiness=ready"))) == set()
+    assert set(team_rows(admin.get("/team?readiness=not_ready"))) == {
+        ADMIN,
+        "ready@alpha.example.org",
+        "nomfa@alpha.example.org",
+    }
     assert set(team_rows(admin.get("/team?readiness=invited"))) == {"ivy@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=NICK"))) == {"nomfa@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=ivy%40"))) == {"ivy@alpha.example.org"}

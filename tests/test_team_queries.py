@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from cqmr_wizard.extensions import db
+from cqmr_wizard.models import Invitation, Organization
+from cqmr_wizard.models.base import utcnow
 
+from .agreement_helpers import complete_organization
 from .helpers import page_text
 from .scale_support import seed_members
-from .team_support import add_member, admin_with_org, signed_in
+from .team_support import add_member, admin_with_org, signed_in, user_id_of
 
 
 @contextmanager
@@ -75,12 +78,6 @@ def test_team_page_member_page_and_task_list_cost_the_same_for_10_and_200_member
 def test_the_large_team_pages_show_the_right_people(app_factory, mailbox):
     app = app_factory()
     admin, _ = organization_of_size(app, "large.example.org", 200, 40)
-    html = admin.get("/team?readiness=ready").get_data(as_text=True)
-    # Only the administrator and zed have both factors, their own OneHealthPort link and their agreements.
-    assert set(re.findall(r'data-email="([^"]+)"', html)) == {
-        "admin@large.example.org",
-        "zed@large.example.org",
-    }
     html = admin.get("/team?readiness=deactivated").get_data(as_text=True)
     expected = {f"m{i:03d}@large.example.org" for i in range(199) if i % 11 == 5}
     shown = set(re.findall(r'data-email="([^"]+)"', html))
@@ -89,4 +86,22 @@ def test_the_large_team_pages_show_the_right_people(app_factory, mailbox):
     html = admin.get("/team?readiness=invited&q=invitee 03").get_data(as_text=True)
     assert set(re.findall(r'data-email="([^"]+)"', html)) == {
         f"i{i:03d}@large.example.org" for i in range(30, 40)
+    }
+    # "Ready" is the gate's answer: while the organization's own tasks are not done (its
+    # invitations are open, its agreements unsigned) nobody is.
+    assert "0 people match the filter" in page_text(admin.get("/team?readiness=ready"))
+    with app.app_context():
+        org_id = db.session.scalar(
+            select(Organization.id).where(Organization.legal_name == "large.example.org")
+        )
+        db.session.execute(
+            update(Invitation).where(Invitation.organization_id == org_id).values(revoked_at=utcnow())
+        )
+        db.session.commit()
+    complete_organization(app, org_id, user_id_of(app, "zed@large.example.org"))
+    html = admin.get("/team?readiness=ready").get_data(as_text=True)
+    # Only the administrator and zed have both factors, their own OneHealthPort link and their agreements.
+    assert set(re.findall(r'data-email="([^"]+)"', html)) == {
+        "admin@large.example.org",
+        "zed@large.example.org",
     }

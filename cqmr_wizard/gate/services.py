@@ -13,8 +13,8 @@ from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
-from ..tasks import TASKS, Facts, load_facts, task_statuses
-from ..tasks.engine import missing_required
+from ..tasks import Facts, load_facts
+from ..tasks.gate_rule import DEACTIVATED, EMAIL, ROLE, SUSPENDED, Blocker, gate_blockers
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,14 @@ class MissingTask:
     title: str
     status: str
     who: str  # who must do it, as the person reads it
+
+
+# The rules that are not tasks: (title, status, who must do it), as the refusal page says them.
+RULES = {
+    DEACTIVATED: ("Have your account reactivated", "Deactivated", "Your organization's administrator"),
+    EMAIL: ("Confirm your email address", "Not started", "You"),
+    ROLE: ("Be given a role in your organization", "Not started", "Your organization's administrator"),
+}
 
 
 class GateClosed(Exception):
@@ -38,37 +46,33 @@ class GateNotConfigured(Exception):
 
 
 def blocking(facts: Facts, membership: Membership) -> list[MissingTask]:
-    """What keeps this member out of the CQMR, from their facts alone (provisioning asks too)."""
-    missing = []
-    if facts.organization is not None and facts.organization.suspended:
-        reason = membership.organization.suspension_reason or "no reason recorded"
-        missing.append(
-            MissingTask(
-                "suspended",
-                f"Your organization is suspended by the registry ({reason})",
-                "Suspended",
-                "The CQMR program team",
-            )
-        )
-    for state in missing_required(task_statuses(facts, TASKS)):
-        if state.task.scope == "user":
+    """What keeps this member out of the CQMR (the gate's rule, tasks/gate_rule.py), in words."""
+    blockers = gate_blockers(
+        facts, has_role=bool(membership.roles), deactivated=membership.user.deactivated_at is not None
+    )
+    return [_worded(blocker, facts, membership) for blocker in blockers]
+
+
+def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTask:
+    """The blocker as the refusal page names it: what, where it stands, and who must do it."""
+    if blocker.state is not None:
+        task = blocker.state.task
+        if task.scope == "user":
             who = "You"
-        elif state.task.actionable(facts):
-            who = f"You, as {state.task.done_by}"
+        elif task.actionable(facts):
+            who = f"You, as {task.done_by}"
         else:
-            who = state.task.done_by[0].upper() + state.task.done_by[1:]
-        missing.append(MissingTask(state.task.key, state.task.title, state.status.value, who))
-    if not membership.roles:
-        # The CQMR grants access by role: someone whose last role was taken away has none.
-        missing.append(
-            MissingTask(
-                "role",
-                "Be given a role in your organization",
-                "Not started",
-                "Your organization's administrator",
-            )
+            who = task.done_by[0].upper() + task.done_by[1:]
+        return MissingTask(task.key, task.title, blocker.state.status.value, who)
+    if blocker.key == SUSPENDED:
+        reason = membership.organization.suspension_reason or "no reason recorded"
+        return MissingTask(
+            SUSPENDED,
+            f"Your organization is suspended by the registry ({reason})",
+            "Suspended",
+            "The CQMR program team",
         )
-    return missing
+    return MissingTask(blocker.key, *RULES[blocker.key])
 
 
 def missing_tasks(user: User, membership: Membership) -> list[MissingTask]:

@@ -22,6 +22,9 @@ class OrganizationProgress(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
     sort_name: Mapped[str | None] = mapped_column(String(200))  # the legal name, lower case
     overall: Mapped[str] = mapped_column(String(16), index=True)  # a tasks.Status name
+    # Its own facts let its members through the gate (not suspended, its required tasks done):
+    # when this changes, its members' `ready` is recomputed in the same transaction.
+    gate_open: Mapped[bool] = mapped_column()
     members: Mapped[int] = mapped_column(index=True)  # active members
     members_ready: Mapped[int] = mapped_column()
     # What the team page says the team task still needs.
@@ -47,7 +50,8 @@ class OrganizationTaskStatus(db.Model):
 
 
 class MemberProgress(db.Model):
-    """Where one member stands with their own tasks, as the team page lists them."""
+    """Where one member stands, as the team page lists them: their own tasks, and `ready`, the
+    gate's answer (tasks/gate_rule.py)."""
 
     __tablename__ = "member_progress"
     __table_args__ = (

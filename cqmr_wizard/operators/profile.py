@@ -13,8 +13,9 @@ from ..models import AgreementUpload, AuditEvent, Invitation, Membership, Organi
 from ..models.agreements import UPLOAD_PENDING
 from ..models.base import utcnow
 from ..tasks import Facts, Status, TaskState
-from ..tasks.expected import member_ready, member_states, organization_states, overall_status
+from ..tasks.expected import organization_states, overall_status
 from ..tasks.facts import organizations_facts, people_facts
+from ..tasks.gate_rule import gate_ready
 
 RECENT_EVENTS = 50
 
@@ -25,6 +26,7 @@ class MemberFacts:
 
     membership: Membership
     facts: Facts
+    has_role: bool
 
     @property
     def user(self) -> User:
@@ -32,7 +34,10 @@ class MemberFacts:
 
     @property
     def ready(self) -> bool:
-        return member_ready(self.facts, member_states(self.facts))
+        """Whether the gate would let them into the CQMR: what the team page says too."""
+        return gate_ready(
+            self.facts, has_role=self.has_role, deactivated=self.user.deactivated_at is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def load_profile(org_id: int) -> Profile | None:
         .order_by(User.full_name, User.id)
     ).all()
     live = people_facts([m.user_id for m in memberships], facts)
-    members = [MemberFacts(m, live[m.user_id][1]) for m in memberships]
+    members = [MemberFacts(m, live[m.user_id][1], bool(live[m.user_id][0].roles)) for m in memberships]
     invitations = list(
         db.session.scalars(
             select(Invitation)

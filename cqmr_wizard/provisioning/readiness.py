@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from ..gate.services import blocking
 from ..models import Membership, OidcIdentity, Organization, User
 from ..models.organizations import ROLES
 from ..tasks.facts import organizations_facts, people_facts
+from ..tasks.gate_rule import gate_ready
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,13 @@ def ready_members(organization_ids: Collection[int]) -> dict[int, ReadyMember]:
         .where(Membership.organization_id.in_([org.id for org in orgs]), User.deactivated_at.is_(None))
     ).all()
     facts = people_facts([m.user_id for m in memberships], organizations_facts(orgs))
-    ready = [m for m in memberships if not blocking(facts[m.user_id][1], m)]
+    ready = [
+        m
+        for m in memberships
+        if gate_ready(
+            facts[m.user_id][1], has_role=bool(m.roles), deactivated=m.user.deactivated_at is not None
+        )
+    ]
     subjects = identity_subjects([m.user_id for m in ready])
     return {
         m.user_id: ReadyMember(m.user, m.organization, tuple(sorted(m.roles)), subjects[m.user_id])

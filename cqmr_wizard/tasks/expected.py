@@ -1,12 +1,13 @@
 """What the progress projection should hold, computed by the task engine from live facts:
 `verify` compares the stored rows with these, and the projection writes them.
 
-Organization rows hold the organization-scope task statuses, the overall status, the member
-counts and the started / last activity / completed times; member rows hold each member's own
-task statuses and readiness. A member's own tasks depend on their own facts only: a member task
-that waits for an organization task (connecting one's own OneHealthPort account waits for the
-organization's connection) is stored with that dependency met, and the task list applies it
-when it reads the two rows together (task_list.py)."""
+Organization rows hold the organization-scope task statuses, the overall status, whether its own
+facts let its members through the gate, the member counts and the started / last activity /
+completed times; member rows hold each member's own task statuses and readiness: the gate's
+answer (gate_rule.py), which depends on their organization's facts too. A member's own tasks
+depend on their own facts only: a member task that waits for an organization task (connecting
+one's own OneHealthPort account waits for the organization's connection) is stored with that
+dependency met, and the task list applies it when it reads the two rows together (task_list.py)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import AuditEvent, Invitation, Organization
+from ..models import AuditEvent, Invitation, Membership, Organization
 from ..models.base import utcnow
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
 from .facts import organizations_facts, people_facts
+from .gate_rule import gate_ready, organization_blockers
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -73,15 +75,16 @@ def member_states(facts: Facts) -> list[TaskState]:
     return task_statuses(facts, MEMBER_TASKS, done_elsewhere=[task.key for task in ORGANIZATION_TASKS])
 
 
-def member_ready(facts: Facts, states: Sequence[TaskState]) -> bool:
-    """Email verified and every required task of their own completed."""
-    return facts.email_verified and all(s.completed for s in states if s.task.required)
-
-
 def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
-    """The member rows of these people (those who belong to an organization)."""
+    """The member rows of these people (those who belong to an organization), each `ready` when
+    the gate would let them in; their organizations' facts are loaded with theirs, in bulk."""
+    orgs = db.session.scalars(
+        select(Organization).where(
+            Organization.id.in_(select(Membership.organization_id).where(Membership.user_id.in_(user_ids)))
+        )
+    ).all()
     expected = {}
-    for user_id, (person, facts) in people_facts(user_ids).items():
+    for user_id, (person, facts) in people_facts(user_ids, organizations_facts(orgs)).items():
         if person.membership_id is None:
             continue
         states = member_states(facts)
@@ -93,7 +96,7 @@ def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
             "email_verified": facts.email_verified,
             "sso_linked": facts.sso_linked,
             "deactivated": person.deactivated,
-            "ready": not person.deactivated and member_ready(facts, states),
+            "ready": gate_ready(facts, has_role=bool(person.roles), deactivated=person.deactivated),
         }
         expected[user_id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected
@@ -145,6 +148,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "organization_id": org.id,
             "sort_name": org.legal_name.lower() if org.legal_name else None,
             "overall": overall_status(states).name,
+            "gate_open": not organization_blockers(facts[org.id]),
             "members": facts[org.id].members,
             "members_ready": ready.get(org.id, 0),
             "admins": facts[org.id].admins,

@@ -87,15 +87,16 @@ def _resolve(notes: Touched) -> tuple[set[int], set[int]]:
 
 
 def refresh(session: Session, notes: Touched) -> None:
-    """Recompute and write the projection of everyone the notes name, in this transaction."""
+    """Recompute and write the projection of everyone the notes name, in this transaction; with
+    the members of each organization whose own gate answer changed (a member's `ready` is the
+    gate's, which an organization's suspension or its tasks change for all its members)."""
     users, orgs = _resolve(notes)
     session.info.setdefault(REFRESHED, set()).update(orgs)
     _refresh_activity(session, notes.activity - orgs)
     locking = session.get_bind().dialect.name == "postgresql"
-    for ids in chunks(users):
-        if locking:  # one transaction at a time recomputes a person, reading what the last wrote
-            session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
-        _write(session, MemberProgress, MemberTaskStatus, "user_id", ids, expected_members(ids))
+    organizations: dict[int, Expected] = {}
+    # Organizations first: a transaction that changed one holds its row already, and then
+    # needs its members' rows too; locking them in the other order could deadlock with it.
     for ids in chunks(orgs):
         if locking:
             session.execute(
@@ -104,8 +105,39 @@ def refresh(session: Session, notes: Touched) -> None:
                 .order_by(Organization.id)
                 .with_for_update()
             )
-        expected = expected_organizations(ids, _ready_counts(ids))
+        expected = expected_organizations(ids, {})  # members_ready once the members are written
+        users |= _members_of(_gate_changed(ids, expected))
+        organizations.update(expected)
+    for ids in chunks(users):
+        if locking:  # one transaction at a time recomputes a person, reading what the last wrote
+            session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+        _write(session, MemberProgress, MemberTaskStatus, "user_id", ids, expected_members(ids))
+    for ids in chunks(orgs):
+        ready = _ready_counts(ids)
+        expected = {org_id: organizations[org_id] for org_id in ids if org_id in organizations}
+        for org_id, row in expected.items():
+            row.row["members_ready"] = ready.get(org_id, 0)
         _write(session, OrganizationProgress, OrganizationTaskStatus, "organization_id", ids, expected)
+
+
+def _gate_changed(organization_ids: list[int], expected: dict[int, Expected]) -> list[int]:
+    """The organizations whose own gate answer differs from the one stored (or none is)."""
+    stored = dict(
+        db.session.execute(
+            select(OrganizationProgress.organization_id, OrganizationProgress.gate_open).where(
+                OrganizationProgress.organization_id.in_(organization_ids)
+            )
+        ).all()
+    )
+    return [org_id for org_id, e in expected.items() if stored.get(org_id) != e.row["gate_open"]]
+
+
+def _members_of(organization_ids: list[int]) -> set[int]:
+    if not organization_ids:
+        return set()
+    return set(
+        db.session.scalars(select(Membership.user_id).where(Membership.organization_id.in_(organization_ids)))
+    )
 
 
 def _refresh_activity(session: Session, organization_ids: set[int]) -> None:
