@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from .access import Verdict, decide, session_auth, view_access
+from .access import REFUSALS, AccessRefused, Verdict, decide, session_auth, view_access
 from .identity import membership_of
 from .mfa.services import second_factor_url
 from .security import safe_next_path
@@ -25,8 +25,8 @@ def enforce_access() -> object | None:
     verdict = request_verdict()
     if request.endpoint is None:
         return None  # routing failed; Flask answers 404/405
-    if verdict == "refuse":
-        abort(403)
+    if verdict in REFUSALS:
+        raise AccessRefused(view_access(request.endpoint), verdict)
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
     if verdict == "second_factor":

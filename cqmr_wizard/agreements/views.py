@@ -6,7 +6,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from ..access import Access, allow, view_access
+from ..access import Access, AccessRefused, allow
 from ..access_hook import request_verdict
 from ..errors import MESSAGES
 from ..request_limits import accepts_upload
@@ -48,7 +48,7 @@ def not_signer_page(message: str | None = None):
 
 @bp.errorhandler(Forbidden)
 def forbidden(error: Forbidden):
-    if view_access(request.endpoint) is Access.SIGNER and g.get("membership") is not None:
+    if isinstance(error, AccessRefused) and error.lacking == "signer":
         return not_signer_page()
     title, body = MESSAGES[403]
     return render_template("errors/error.html", code=403, title=title, body=body), 403
