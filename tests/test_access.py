@@ -67,19 +67,19 @@ FACTS = {
     "operator": ("full", True, None),
 }
 A, S, F, T = "allow", "sign_in", "second_factor", "tasks"
-R, L, O = "refuse", "lacks_role", "operator"  # the three refusals (403), by their reason
+R, L, X = "refuse", "lacks_role", "operator"  # the three refusals (403), by their reason
 VERDICTS = {
     #              anon pw pw_adm pw_op no_org member admin signer adm_sig operator
     Access.PUBLIC: (A, A, A, A, A, A, A, A, A, A),
     Access.ANONYMOUS: (A, T, T, T, T, T, T, T, T, T),
     Access.SIGNED_IN: (S, A, A, A, A, A, A, A, A, A),
     Access.USER: (S, F, F, F, A, A, A, A, A, A),
-    Access.APPLICANT: (S, F, F, F, A, A, A, A, A, O),
-    Access.FOUNDER: (S, F, F, F, A, L, A, L, A, O),
-    Access.INVITEE: (A, F, F, F, A, A, A, A, A, O),
-    Access.MEMBER: (S, F, F, F, T, A, A, A, A, O),
-    Access.ORG_ADMIN: (S, F, F, F, T, L, A, L, A, O),
-    Access.SIGNER: (S, F, F, F, T, L, L, A, A, O),
+    Access.APPLICANT: (S, F, F, F, A, A, A, A, A, X),
+    Access.FOUNDER: (S, F, F, F, A, L, A, L, A, X),
+    Access.INVITEE: (A, F, F, F, A, A, A, A, A, X),
+    Access.MEMBER: (S, F, F, F, T, A, A, A, A, X),
+    Access.ORG_ADMIN: (S, F, F, F, T, L, A, L, A, X),
+    Access.SIGNER: (S, F, F, F, T, L, L, A, A, X),
     Access.OPERATOR: (S, F, F, F, R, R, R, R, R, A),
     None: (R, R, R, R, R, R, R, R, R, R),
 }

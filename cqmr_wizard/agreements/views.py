@@ -9,6 +9,7 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from ..access import Access, AccessRefused, allow
 from ..access_hook import request_verdict
 from ..errors import MESSAGES
+from ..refusals import Refusal
 from ..request_limits import accepts_upload
 from ..views import add_error, render_form
 from . import bp, forms, services, signing, uploads
@@ -167,7 +168,7 @@ def sign(slug: str):
             )
         except (services.NotSigner, services.StaleVersion, services.AlreadySigned) as error:
             return refusal_page(error, kind, again=url_for("agreements.read", slug=slug))
-        except services.AgreementError as error:
+        except Refusal as error:  # an agreement rule, or the second factor's
             add_error(form, error.field, error.message)
             if error.status != 400:
                 return render_template(

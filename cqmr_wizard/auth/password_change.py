@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def change_password(user: User, current: str, new: str, code: str) -> None:
     """A signed-in user's new password, given the current one and a fresh code: every other
     session ends and the owner is mailed a notice."""
-    from ..mfa.services import MfaError, check_code  # mfa imports auth: import here, not at load
+    from ..mfa.services import check_code  # mfa imports auth: import here, not at load
 
     if not verify_password(user.password_hash, current):
         audit.record(
@@ -35,10 +35,7 @@ def change_password(user: User, current: str, new: str, code: str) -> None:
     problem = password_problem(new, [user.full_name, user.email, *user.email.split("@")])
     if problem:
         raise AccountError(problem, "new_password")
-    try:
-        check_code(user, code, "change_password")
-    except MfaError as error:
-        raise AccountError(error.message, "code", status=error.status) from None
+    check_code(user, code, "change_password")  # its MfaError is the view's refusal too
     user.password_hash = hash_password(new)
     tokens.revoke_tokens(user.id, tokens.RESET_PASSWORD)
     audit.record(AuditEventType.ACCOUNT_PASSWORD_CHANGED, actor_id=user.id, subject_user_id=user.id)

@@ -9,11 +9,11 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
-from ..errors import when_to_retry
 from ..extensions import per_source
 from ..models.base import utcnow
+from ..refusals import Refusal
 from ..security import safe_next_path
-from ..views import accepted, add_error, render_form
+from ..views import accepted, add_error, refused, render_form
 from . import bp, password_change, services, throttle, tokens, unlock
 from .forms import ChangePasswordForm, ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
@@ -92,11 +92,12 @@ def sign_in():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except throttle.Throttled as waiting:
-            add_error(form, "password", f"Too many unsuccessful attempts. {when_to_retry(waiting.retry_at)}")
-            return sign_in_page(form, next_path, False), 429, {"Retry-After": retry_after(waiting.retry_at)}
-        except services.SignInRefused as refused:
-            add_error(form, "email" if refused.unverified else "password", refused.message)
-            unverified = refused.unverified
+            add_error(form, waiting.field, waiting.message)
+            headers = {"Retry-After": retry_after(waiting.retry_at)}
+            return sign_in_page(form, next_path, False), waiting.status, headers
+        except services.SignInRefused as refusal:
+            add_error(form, refusal.field, refusal.message)
+            unverified = refusal.unverified
         else:
             services.start_session(user, "password")
             return redirect(next_path or url_for("main.tasks"))
@@ -194,9 +195,8 @@ def change_password():
             password_change.change_password(
                 current_user, form.current_password.data, form.new_password.data, form.code.data
             )
-        except services.AccountError as error:
-            add_error(form, error.field, error.message)
-            return render_template("auth/change_password.html", form=form), error.status
+        except Refusal as refusal:  # an account rule, or the second factor's
+            return refused("auth/change_password.html", form, refusal)
         flash("Your password has been changed. Every other session has been signed out.", "success")
         return redirect(url_for("main.tasks"))
     return render_form("auth/change_password.html", form)
