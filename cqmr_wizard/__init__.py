@@ -11,7 +11,7 @@ from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
-from .extensions import csrf, db, limiter, login_manager, migrate, oauth
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,14 +61,9 @@ def register_extensions(app: Flask) -> None:
     register_commit_pipeline(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
-    oauth.init_app(app)
     from . import rate_limit_store  # noqa: F401  (registers the cqmr-database:// limits store)
 
     limiter.init_app(app)
-    # Every limit here decorates its view, which checks it (`extensions.per_source`); the same
-    # check Flask-Limiter also runs before every request has nothing to count, at a cost to
-    # every page.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Sign in to continue."

@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 
 from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from .identity import membership_of
 
@@ -22,15 +23,25 @@ class Access(enum.Enum):
     SIGNED_IN = "signed in, second factor not yet given"
     USER = "signed in with both factors"
     APPLICANT = "signed in with both factors, not a registry operator (starts or joins an organization)"
+    FOUNDER = "signed in with both factors, not a registry operator: starts an organization or administers it"
+    INVITEE = "signed out, or signed in with both factors and not a registry operator (accepts an invitation)"
     MEMBER = "member of an organization"
     ORG_ADMIN = "organization administrator"
     SIGNER = "authorized signer"
     OPERATOR = "registry operator"
 
 
-# What decide() answers: let in, 403, or send to sign-in, to the second factor, to the task list.
-Verdict = Literal["allow", "refuse", "sign_in", "second_factor", "tasks"]
-ROLE_NEEDED = {Access.MEMBER: None, Access.ORG_ADMIN: "admin", Access.SIGNER: "signer"}
+# What decide() answers: let in; refuse (403) because the page is not for this person, because
+# they lack the page's role, or because they are an operator; or send them to sign in, to the
+# second factor, to the task list.
+Verdict = Literal["allow", "refuse", "lacks_role", "operator", "sign_in", "second_factor", "tasks"]
+REFUSALS = ("refuse", "lacks_role", "operator")
+ROLE_NEEDED = {
+    Access.MEMBER: None,
+    Access.ORG_ADMIN: "admin",
+    Access.SIGNER: "signer",
+    Access.FOUNDER: "admin",
+}
 
 
 def decide(
@@ -44,19 +55,32 @@ def decide(
     if level is Access.ANONYMOUS:
         return "allow" if auth is None else "tasks"
     if auth is None:
-        return "sign_in"
+        return "allow" if level is Access.INVITEE else "sign_in"
     if level is Access.SIGNED_IN:
         return "allow"
     if auth != "full":
         return "second_factor"
-    if is_operator or level is Access.OPERATOR:  # operators are never members
-        return "allow" if is_operator and level in (Access.OPERATOR, Access.USER) else "refuse"
-    if level in (Access.USER, Access.APPLICANT):
+    if level is Access.OPERATOR:
+        return "allow" if is_operator else "refuse"
+    if is_operator:  # operators are never members
+        return "allow" if level is Access.USER else "operator"
+    if level in (Access.USER, Access.APPLICANT, Access.INVITEE):
         return "allow"
     if roles is None:
-        return "tasks"
+        return "allow" if level is Access.FOUNDER else "tasks"  # a founder starts an organization
     role = ROLE_NEEDED[level]
-    return "allow" if role is None or role in roles else "refuse"
+    return "allow" if role is None or role in roles else "lacks_role"
+
+
+class AccessRefused(Forbidden):
+    """A 403 from decide(): `verdict` says why, `lacking` names the role a member lacks. A
+    blueprint's 403 handler may choose its page from them; the decision is already made."""
+
+    def __init__(self, level: Access | None, verdict: Verdict) -> None:
+        super().__init__()
+        self.level = level
+        self.verdict = verdict
+        self.lacking = ROLE_NEEDED.get(level) if verdict == "lacks_role" else None
 
 
 def allow(level: Access) -> Callable[[F], F]:

@@ -3,9 +3,9 @@ registers, above the features (it sends a half-signed-in person to the second fa
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, session, url_for
+from flask import flash, redirect, request, session, url_for
 
-from .access import request_verdict
+from .access import REFUSALS, AccessRefused, request_verdict, view_access
 from .mfa.services import second_factor_url
 from .security import safe_next_path
 
@@ -15,8 +15,8 @@ def enforce_access() -> object | None:
     verdict = request_verdict()
     if request.endpoint is None:
         return None  # routing failed; Flask answers 404/405
-    if verdict == "refuse":
-        abort(403)
+    if verdict in REFUSALS:
+        raise AccessRefused(view_access(request.endpoint), verdict)
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
     if verdict == "second_factor":

@@ -1,6 +1,5 @@
 """Flask extensions, created unbound; `create_app()` wires them to an app."""
 
-from authlib.integrations.flask_client import OAuth as AuthlibOAuth
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -28,18 +27,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-
-
-class OAuth(AuthlibOAuth):
-    """Authlib's Flask client registry, where registering a name again replaces its client:
-    every app the process builds (each test builds its own) registers its own settings."""
-
-    def register(self, name: str, overwrite: bool = False, **kwargs):
-        self._clients.pop(name, None)
-        return super().register(name, overwrite=overwrite, **kwargs)
-
-
-oauth = OAuth()
 
 
 def client_address_key() -> str:

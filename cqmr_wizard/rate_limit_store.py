@@ -7,13 +7,12 @@ from datetime import timedelta
 
 from limits.storage import Storage
 from sqlalchemy import case, delete, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .models import RateLimitCounter
 from .models.base import UTCDateTime, utcnow
+from .upsert import upsert
 
 COUNTERS = RateLimitCounter.__table__
 
@@ -31,18 +30,18 @@ class DatabaseStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = utcnow()
         until = literal(now + timedelta(seconds=expiry), UTCDateTime())
-        insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
         expired = COUNTERS.c.expires_at <= now
         statement = (
-            insert(COUNTERS)
-            .values(key=key, hits=amount, expires_at=until)
-            .on_conflict_do_update(
-                index_elements=[COUNTERS.c.key],
-                set_={
+            upsert(
+                db.engine,
+                COUNTERS,
+                [COUNTERS.c.key],
+                {
                     "hits": case((expired, amount), else_=COUNTERS.c.hits + amount),
                     "expires_at": case((expired, until), else_=COUNTERS.c.expires_at),
                 },
             )
+            .values(key=key, hits=amount, expires_at=until)
             .returning(COUNTERS.c.hits)
         )
         with db.engine.begin() as connection:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from flask import Response, render_template
 from flask_wtf import FlaskForm
 
+from .refusals import Refusal
+
 
 def render_form(template: str, form: FlaskForm, **context: object) -> tuple[str, int]:
     """Render a form page; a page showing errors answers 400."""
@@ -22,8 +24,19 @@ def add_error(form: FlaskForm, field: str | None, message: str) -> None:
         form.form_errors.append(message)
 
 
+def refused(
+    template: str, form: FlaskForm, refusal: Refusal, field: str | None = None, **context: object
+) -> tuple[str, int]:
+    """The form page again with the service's refusal on its field (or `field`), at its status."""
+    add_error(form, field or refusal.field, refusal.message)
+    return render_template(template, form=form, **context), refusal.status
+
+
 def accepted(
-    form: FlaskForm, action: Callable[[], object], refusal: type[Exception], field: str | None = None
+    form: FlaskForm,
+    action: Callable[[], object],
+    refusal: type[Refusal] = Refusal,
+    field: str | None = None,
 ) -> bool:
     """True when the service `action` did it; when it refused, the form says why (at `field` if given)."""
     try:

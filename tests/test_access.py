@@ -42,6 +42,8 @@ EXPECTED = {
     Access.SIGNED_IN: (SIGN_IN, 200, 200, 200, 200, 200, 200),
     Access.USER: (SIGN_IN, SECOND_FACTOR, 200, 200, 200, 200, 200),
     Access.APPLICANT: (SIGN_IN, SECOND_FACTOR, 200, 200, 200, 200, 403),
+    Access.FOUNDER: (SIGN_IN, SECOND_FACTOR, 200, 403, 200, 403, 403),
+    Access.INVITEE: (200, SECOND_FACTOR, 200, 200, 200, 200, 403),
     Access.MEMBER: (SIGN_IN, SECOND_FACTOR, TASKS, 200, 200, 200, 403),
     Access.ORG_ADMIN: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 200, 403, 403),
     Access.SIGNER: (SIGN_IN, SECOND_FACTOR, TASKS, 403, 403, 200, 403),
@@ -64,17 +66,20 @@ FACTS = {
     "admin_signer": ("full", False, {"admin", "signer"}),
     "operator": ("full", True, None),
 }
-A, R, S, F, T = "allow", "refuse", "sign_in", "second_factor", "tasks"
+A, S, F, T = "allow", "sign_in", "second_factor", "tasks"
+R, L, X = "refuse", "lacks_role", "operator"  # the three refusals (403), by their reason
 VERDICTS = {
     #              anon pw pw_adm pw_op no_org member admin signer adm_sig operator
     Access.PUBLIC: (A, A, A, A, A, A, A, A, A, A),
     Access.ANONYMOUS: (A, T, T, T, T, T, T, T, T, T),
     Access.SIGNED_IN: (S, A, A, A, A, A, A, A, A, A),
     Access.USER: (S, F, F, F, A, A, A, A, A, A),
-    Access.APPLICANT: (S, F, F, F, A, A, A, A, A, R),
-    Access.MEMBER: (S, F, F, F, T, A, A, A, A, R),
-    Access.ORG_ADMIN: (S, F, F, F, T, R, A, R, A, R),
-    Access.SIGNER: (S, F, F, F, T, R, R, A, A, R),
+    Access.APPLICANT: (S, F, F, F, A, A, A, A, A, X),
+    Access.FOUNDER: (S, F, F, F, A, L, A, L, A, X),
+    Access.INVITEE: (A, F, F, F, A, A, A, A, A, X),
+    Access.MEMBER: (S, F, F, F, T, A, A, A, A, X),
+    Access.ORG_ADMIN: (S, F, F, F, T, L, A, L, A, X),
+    Access.SIGNER: (S, F, F, F, T, L, L, A, A, X),
     Access.OPERATOR: (S, F, F, F, R, R, R, R, R, A),
     None: (R, R, R, R, R, R, R, R, R, R),
 }

@@ -157,3 +157,19 @@ def test_disconnect_page_without_a_linked_account(app):
     client, _, _ = signed_in_admin(app)
     response = client.get("/onehealthport/disconnect")
     assert response.status_code == 302 and response.location == "/onehealthport"
+
+
+def test_disconnect_with_the_password_is_throttled_like_sign_in(app_factory, idp):
+    """Too many wrong passwords from one place: the disconnect page answers 429 with when to try
+    again (it answered 500), and the link stays."""
+    app = app_factory(**idp.app_config(SIGN_IN_THROTTLE_FREE_ATTEMPTS=1, RATE_LIMIT_SIGN_IN="100 per minute"))
+    client, _, _ = linked_admin(app, idp)
+    statuses = [
+        submit(client, "/onehealthport/disconnect", {"password": "not my password at all"}).status_code
+        for _ in range(3)
+    ]
+    assert statuses[0] == 400 and statuses[-1] == 429
+    waiting = submit(client, "/onehealthport/disconnect", {"password": PASSWORD})
+    assert waiting.status_code == 429
+    assert "Too many unsuccessful attempts" in page_text(waiting)
+    assert len(identities(app)) == 1

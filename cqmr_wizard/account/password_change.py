@@ -13,7 +13,7 @@ from ..auth.passwords import hash_password, password_problem, verify_password
 from ..auth.services import AccountError
 from ..extensions import db
 from ..mail import send_mail
-from ..mfa.services import MfaError, check_code
+from ..mfa.services import check_code
 from ..models import User
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,7 @@ def change_password(user: User, current: str, new: str, code: str) -> None:
     problem = password_problem(new, [user.full_name, user.email, *user.email.split("@")])
     if problem:
         raise AccountError(problem, "new_password")
-    try:
-        check_code(user, code, "change_password")
-    except MfaError as error:
-        raise AccountError(error.message, "code", status=error.status) from None
+    check_code(user, code, "change_password")  # its MfaError is the view's refusal too
     user.password_hash = hash_password(new)
     tokens.revoke_tokens(user.id, tokens.RESET_PASSWORD)
     audit.record(AuditEventType.ACCOUNT_PASSWORD_CHANGED, actor_id=user.id, subject_user_id=user.id)

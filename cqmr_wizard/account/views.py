@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from ..access import Access, allow
 from ..auth.forms import ChangePasswordForm, ConfirmForm
-from ..auth.services import AccountError
 from ..extensions import per_source
 from ..mfa import admin as mfa_admin
+from ..refusals import Refusal
 from ..sso import provider
 from ..sso.services import identity_for
-from ..views import add_error, render_form
+from ..views import refused, render_form
 from . import bp, password_change
 
 
@@ -40,9 +40,8 @@ def change_password():
             password_change.change_password(
                 current_user, form.current_password.data, form.new_password.data, form.code.data
             )
-        except AccountError as error:
-            add_error(form, error.field, error.message)
-            return render_template("account/change_password.html", form=form), error.status
+        except Refusal as refusal:  # an account rule, or the second factor's
+            return refused("account/change_password.html", form, refusal)
         flash("Your password has been changed. Every other session has been signed out.", "success")
         return redirect(url_for("main.tasks"))
     return render_form("account/change_password.html", form)

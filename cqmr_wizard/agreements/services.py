@@ -21,20 +21,14 @@ from ..models import (
     UserSignature,
 )
 from ..models.agreements import UPLOAD_REJECTED, UPLOAD_VERIFIED
+from ..refusals import Refusal
 from .documents import KINDS, ORGANIZATION_KINDS, USER_KINDS, latest_versions
 from .evidence import ClientInfo
 from .standing import AgreementFact, standing
 
 
-class AgreementError(Exception):
-    """A rule refused the request; `message` is safe to show, `status` is the HTTP answer."""
-
-    status = 400
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AgreementError(Refusal):
+    """An agreement rule refused the request; each kind below answers its own status."""
 
 
 class NotSigner(AgreementError):

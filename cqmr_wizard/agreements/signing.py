@@ -31,7 +31,6 @@ from .completion import attach_documents, send_signed_copies
 from .consent import active_consent
 from .evidence import ClientInfo
 from .services import (
-    AgreementError,
     AlreadySigned,
     ConsentRequired,
     NotReviewed,
@@ -41,10 +40,6 @@ from .services import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class CodeRefused(AgreementError):
-    """The step-up TOTP code was wrong, replayed, or the second factor is throttled."""
 
 
 def ready_to_sign(user: User, version: AgreementVersion) -> tuple[ElectronicConsent, AgreementReview]:
@@ -88,14 +83,10 @@ def refuse_if_taken(org: Organization, version: AgreementVersion) -> None:
 
 def check_step_up(user: User, code: str) -> int:
     """Check a fresh TOTP code and claim its time step in this transaction; return the step."""
-    try:
-        # The MFA service checks throttling, the code and the once-only step under the
-        # account's lock, and leaves the commit to us, so the step and the signature land together.
-        _, match = mfa.check_code(user, code, "sign_agreement")
-    except mfa.MfaError as error:
-        refused = CodeRefused(error.message, "code")
-        refused.status = error.status
-        raise refused from None
+    # The MFA service checks throttling, the code and the once-only step under the account's
+    # lock, and leaves the commit to us, so the step and the signature land together. Its
+    # refusal (MfaError, at the code field) is the signing page's.
+    _, match = mfa.check_code(user, code, "sign_agreement")
     return match.step
 
 

@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 class UploadRefused(AgreementError):
     """The file is not an acceptable signed copy."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message, "file")
-        self.status = status
+    field = "file"
 
 
 def max_upload_bytes() -> int:
@@ -45,9 +43,9 @@ def size_text(size: int) -> str:
 def check_pdf(data: bytes) -> int:
     """Refuse anything but a safe, readable PDF within the size limit; return its page count."""
     if len(data) > max_upload_bytes():
-        raise UploadRefused(f"The file must be smaller than {size_text(max_upload_bytes())}", 413)
+        raise UploadRefused(f"The file must be smaller than {size_text(max_upload_bytes())}", status=413)
     if data and not data.startswith(pdf_safety.PDF_MAGIC):
-        raise UploadRefused("The selected file must be a PDF", 415)
+        raise UploadRefused("The selected file must be a PDF", status=415)
     try:
         return pdf_safety.check_pdf(data)
     except pdf_safety.UnsafePdf as refused:

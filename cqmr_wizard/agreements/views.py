@@ -6,8 +6,9 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from ..access import Access, allow, request_verdict, view_access
+from ..access import Access, AccessRefused, allow, request_verdict
 from ..errors import MESSAGES
+from ..refusals import Refusal
 from ..request_limits import accepts_upload
 from ..views import add_error, render_form
 from . import bp, forms, services, signing, uploads
@@ -47,7 +48,7 @@ def not_signer_page(message: str | None = None):
 
 @bp.errorhandler(Forbidden)
 def forbidden(error: Forbidden):
-    if view_access(request.endpoint) is Access.SIGNER and g.get("membership") is not None:
+    if isinstance(error, AccessRefused) and error.lacking == "signer":
         return not_signer_page()
     title, body = MESSAGES[403]
     return render_template("errors/error.html", code=403, title=title, body=body), 403
@@ -166,7 +167,7 @@ def sign(slug: str):
             )
         except (services.NotSigner, services.StaleVersion, services.AlreadySigned) as error:
             return refusal_page(error, kind, again=url_for("agreements.read", slug=slug))
-        except services.AgreementError as error:
+        except Refusal as error:  # an agreement rule, or the second factor's
             add_error(form, error.field, error.message)
             if error.status != 400:
                 return render_template(

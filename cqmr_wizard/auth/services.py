@@ -15,20 +15,15 @@ from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import User
 from ..models.base import utcnow
+from ..refusals import Refusal
 from . import throttle, tokens, unlock
 from .passwords import hash_password, password_problem, verify_password
 
 log = logging.getLogger(__name__)
 
 
-class AccountError(Exception):
-    """A rule refused the request; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class AccountError(Refusal):
+    """An account rule refused the request."""
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -96,12 +91,11 @@ def verify_email(token: str) -> User:
     return user
 
 
-class SignInRefused(Exception):
-    """Sign-in was refused; `message` is safe to show."""
+class SignInRefused(Refusal):
+    """Sign-in was refused: at the password, or at the email address while it is `unverified`."""
 
     def __init__(self, message: str, unverified: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, "email" if unverified else "password")
         self.unverified = unverified
 
 

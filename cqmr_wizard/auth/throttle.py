@@ -9,19 +9,23 @@ from datetime import datetime
 
 from flask import current_app, request
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..backoff import doubling
+from ..errors import when_to_retry
 from ..extensions import db
 from ..models import SignInThrottle
 from ..models.base import utcnow
+from ..refusals import Refusal
+from ..upsert import upsert
 
 
-class Throttled(Exception):
-    """Sign-in from this source for this address must wait until `retry_at`."""
+class Throttled(Refusal):
+    """Sign-in from this source for this address must wait until `retry_at` (429)."""
+
+    status = 429
 
     def __init__(self, retry_at: datetime) -> None:
-        super().__init__(retry_at.isoformat())
+        super().__init__(f"Too many unsuccessful attempts. {when_to_retry(retry_at)}", "password")
         self.retry_at = retry_at
 
 
@@ -51,23 +55,20 @@ def record_failure(email: str) -> None:
     config = current_app.config
     now = utcnow()
     table = SignInThrottle.__table__
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(table)
-        .values(email_digest=email_digest(email), source=source_address(), failures=1, last_failure_at=now)
-        .on_conflict_do_update(
-            index_elements=[table.c.email_digest, table.c.source],
-            set_={"failures": table.c.failures + 1, "last_failure_at": now},
+        upsert(
+            db.engine,
+            table,
+            [table.c.email_digest, table.c.source],
+            {"failures": table.c.failures + 1, "last_failure_at": now},
         )
+        .values(email_digest=email_digest(email), source=source_address(), failures=1, last_failure_at=now)
         .returning(table.c.id, table.c.failures)
     )
     row_id, failures = db.session.execute(statement).one()
     beyond = failures - config["SIGN_IN_THROTTLE_FREE_ATTEMPTS"]
     if beyond >= 0:
-        delay = min(
-            config["SIGN_IN_THROTTLE_BASE_DELAY"] * 2 ** min(beyond, 30),
-            config["SIGN_IN_THROTTLE_MAX_DELAY"],
-        )
+        delay = doubling(config["SIGN_IN_THROTTLE_BASE_DELAY"], beyond, config["SIGN_IN_THROTTLE_MAX_DELAY"])
         db.session.execute(table.update().where(table.c.id == row_id).values(blocked_until=now + delay))
 
 

@@ -10,7 +10,6 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
-from ..errors import when_to_retry
 from ..extensions import per_source
 from ..models.base import utcnow
 from ..security import safe_next_path
@@ -93,11 +92,12 @@ def sign_in():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except throttle.Throttled as waiting:
-            add_error(form, "password", f"Too many unsuccessful attempts. {when_to_retry(waiting.retry_at)}")
-            return sign_in_page(form, next_path, False), 429, {"Retry-After": retry_after(waiting.retry_at)}
-        except services.SignInRefused as refused:
-            add_error(form, "email" if refused.unverified else "password", refused.message)
-            unverified = refused.unverified
+            add_error(form, waiting.field, waiting.message)
+            headers = {"Retry-After": retry_after(waiting.retry_at)}
+            return sign_in_page(form, next_path, False), waiting.status, headers
+        except services.SignInRefused as refusal:
+            add_error(form, refusal.field, refusal.message)
+            unverified = refusal.unverified
         else:
             services.start_session(user, "password")
             return redirect(next_path or url_for("main.tasks"))

@@ -14,16 +14,13 @@ from ..extensions import db
 from ..models import Membership, MfaState, RecoveryCode, TotpCredential, User
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
+from ..refusals import Refusal
 from . import guard, recovery
 from .events import notify, record
 
 
-class NotAllowed(Exception):
-    """The administrator may not do this to this member; `message` is safe to show."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class NotAllowed(Refusal):
+    """The administrator may not do this to this member."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..access import Access, allow
 from ..auth.forms import ConfirmForm
 from ..models import Membership
+from ..refusals import Refusal
 from ..views import add_error
 from . import admin, bp, services
 from .forms import ReauthenticateForm
@@ -47,9 +48,7 @@ def reset_member(user_id: int):
         try:
             admin.check_not_self(current_user, membership.user)
             services.reauthenticate(current_user, form.code.data)
-        except admin.NotAllowed as error:
-            add_error(form, None, error.message)
-        except services.MfaError as error:
+        except Refusal as error:  # not allowed for this member, or the code is not right
             add_error(form, error.field, error.message)
             return member_page(membership, form, error.status)
         else:

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..backoff import doubling
 from ..extensions import db
 from ..models import MfaState, TotpCredential
+from ..upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,8 @@ class Refusal:
 
 def ensure_state(user_id: int) -> None:
     """Create the user's state row if it is missing; safe when two requests race."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(MfaState)
-        .values(user_id=user_id, failed_attempts=0)
-        .on_conflict_do_nothing(index_elements=["user_id"])
+        upsert(db.session.get_bind(), MfaState, ["user_id"], None).values(user_id=user_id, failed_attempts=0)
     )
 
 
@@ -67,8 +64,7 @@ def delay_after(failures: int) -> timedelta:
     free = config["MFA_THROTTLE_FREE_ATTEMPTS"]
     if failures < free:
         return timedelta(0)
-    delay = config["MFA_THROTTLE_BASE_DELAY"] * (2 ** min(failures - free, 32))
-    return min(delay, config["MFA_THROTTLE_MAX_DELAY"])
+    return doubling(config["MFA_THROTTLE_BASE_DELAY"], failures - free, config["MFA_THROTTLE_MAX_DELAY"])
 
 
 def refusal(state: MfaState, now: datetime) -> Refusal | None:

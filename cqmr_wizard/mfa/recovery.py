@@ -19,6 +19,7 @@ from ..auth.passwords import verify_password
 from ..extensions import db
 from ..models import MfaState, RecoveryCode, User
 from ..models.base import utcnow
+from ..refusals import Refusal
 from .events import notify, record
 from .guard import ensure_state
 from .totp import decrypt, encrypt
@@ -186,9 +187,5 @@ def regenerate(user: User) -> list[str]:
     return codes
 
 
-class CodeNotSaved(Exception):
+class CodeNotSaved(Refusal):
     """The typed code is not the one asked for."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message

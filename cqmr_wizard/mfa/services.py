@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import MfaState, TotpCredential, User
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
+from ..refusals import Refusal
 from ..security import safe_next_path
 from . import guard, recovery, totp
 from .events import notify, record
@@ -29,15 +30,12 @@ REPLAYED_CODE = (
 WRONG_RECOVERY_CODE = "The recovery code is not right, or it has already been used"
 
 
-class MfaError(Exception):
-    """A rule refused the attempt; `message` is safe to show next to `field`."""
-
-    status = 400
+class MfaError(Refusal):
+    """A second-factor rule refused the attempt; the message goes next to the code (or, with
+    `field` None, on the form)."""
 
     def __init__(self, message: str, field: str | None = "code") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
 
 
 class Throttled(MfaError):

@@ -25,7 +25,7 @@ from ..models import TotpCredential, User
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from ..security import safe_next_path
-from ..views import add_error, render_form
+from ..views import add_error, refused, render_form
 from . import admin, bp, enrollment, recovery, services, totp
 from .forms import CodeForm, RecoveryCodeForm
 
@@ -46,12 +46,6 @@ CLOCK_NOTICES = {
     1: "Your phone's clock seems to be a little fast: the code you entered was for the next 30 "
     "seconds. Set your phone to set its date and time automatically, or codes may stop working.",
 }
-
-
-def refused(template: str, form, error: services.MfaError, field: str | None = None, **ctx):
-    """Show a service's refusal on the form: 400, or 429 when throttled or locked."""
-    add_error(form, field or error.field, error.message)
-    return render_template(template, form=form, **ctx), error.status
 
 
 # Set only by the "confirm it is you" page: passing the sign-in challenge does not count, so

@@ -72,11 +72,9 @@ PAGES_BY_SLUG = {page.slug: page for page in DETAIL_PAGES}
 
 
 @bp.route("/eligibility", methods=["GET", "POST"])
-@allow(Access.APPLICANT)
+@allow(Access.FOUNDER)
 def eligibility():
     membership = g.membership
-    if membership is not None and not membership.has_role("admin"):
-        abort(403)
     saved = membership.organization.eligibility if membership else None
     form = forms.EligibilityForm(data={"eligibility": saved})
     if form.validate_on_submit():

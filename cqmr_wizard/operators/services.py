@@ -14,14 +14,11 @@ from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import Organization, User
 from ..models.base import utcnow
+from ..refusals import Refusal
 
 
-class OperatorError(Exception):
-    """A rule refused the request; `message` is safe to show."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class OperatorError(Refusal):
+    """An operator rule refused the request."""
 
 
 def find_user(email: str) -> User | None:

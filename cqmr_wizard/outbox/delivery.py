@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from ..backoff import doubling
 from ..extensions import db
 from ..models import OutboxMessage
 from ..models.base import utcnow
@@ -81,7 +82,7 @@ def claim(ids: list[int] | None = None, limit: int = 50) -> tuple[str, list[int]
 
 def _backoff(attempts: int) -> timedelta:
     config = current_app.config
-    return min(config["OUTBOX_RETRY_BASE"] * 2 ** (attempts - 1), config["OUTBOX_RETRY_MAX"])
+    return doubling(config["OUTBOX_RETRY_BASE"], attempts - 1, config["OUTBOX_RETRY_MAX"])
 
 
 def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:

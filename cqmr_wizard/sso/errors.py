@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..refusals import Refusal
+
 # reason → (HTTP status, what the person is told)
 PROBLEMS: dict[str, tuple[int, str]] = {
     "not_configured": (503, "Signing in with OneHealthPort is not set up on this service yet."),
@@ -32,11 +34,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 }
 
 
-class SsoError(Exception):
+class SsoError(Refusal):
     """The single sign-on could not be completed; `reason` is a key of PROBLEMS."""
 
     def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason)
+        status, message = PROBLEMS[reason]
+        super().__init__(message, status=status)
         self.reason = reason
         self.detail = detail
-        self.status, self.message = PROBLEMS[reason]

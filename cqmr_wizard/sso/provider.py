@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App
+from authlib.integrations.flask_client import FlaskIntegration, FlaskOAuth2App, OAuth
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from flask import Flask, Response, current_app, request, session
 from joserfc.errors import JoseError
 
-from ..extensions import oauth
 from ..mail import external_url
 from ..models.base import utcnow
 from .errors import SsoError
@@ -70,7 +69,9 @@ def configure(app: Flask) -> None:
     app.config["CSP_FORM_ACTION_EXTRA"] = extra
     app.extensions[CLIENT_KEY] = None
     if issuer:
-        client = oauth.register(
+        # One registry per app (each test builds its own): a process-wide one would keep the
+        # first app's client under this name.
+        client = OAuth(app).register(
             NAME,
             client_id=app.config["OIDC_CLIENT_ID"],
             client_secret=app.config["OIDC_CLIENT_SECRET"],

@@ -14,20 +14,19 @@ from ..extensions import db
 from ..mail import send_mail
 from ..models import Membership, OidcIdentity, Organization, User
 from ..models.base import utcnow
+from ..refusals import Refusal
 from .provider import VerifiedIdentity
 
 
-class Refused(Exception):
-    """A rule refused the request; nothing was changed. `message` is safe to show; `event`
-    holds the refusal's audit event fields when it is to be recorded (`record_refusal`)."""
+class Refused(Refusal):
+    """A rule refused the request; nothing was changed. `reason` names the rule; `event` holds
+    the refusal's audit event fields when it is to be recorded (`record_refusal`)."""
 
     def __init__(
         self, reason: str, status: int, message: str, event: dict[str, object] | None = None
     ) -> None:
-        super().__init__(reason)
+        super().__init__(message, status=status)
         self.reason = reason
-        self.status = status
-        self.message = message
         self.event = event
 
 

@@ -12,8 +12,9 @@ from ..auth import services as auth_services
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..models.base import utcnow
+from ..refusals import Refusal
 from ..security import safe_next_path
-from ..views import add_error, render_form
+from ..views import add_error, refused, render_form
 from . import bp, joins, provider, services
 from .errors import SsoError
 from .forms import PasswordCheckForm, SignInStartForm
@@ -167,9 +168,19 @@ def unlink():
     if form.validate_on_submit():
         try:
             auth_services.authenticate(current_user.email, form.password.data)
-        except auth_services.SignInRefused as refused:
-            message = refused.message if "locked" in refused.message else "Your password is not right"
+        except auth_services.SignInRefused as refusal:
+            message = refusal.message if "locked" in refusal.message else "Your password is not right"
             add_error(form, "password", message)
+        except Refusal as refusal:  # too many attempts from here: a 429 with when to retry
+            return refused(
+                "sso/disconnect.html",
+                form,
+                refusal,
+                field="password",
+                identity=identity,
+                reauth_form=ConfirmForm(),
+                has_password=bool(current_user.password_hash),
+            )
         else:
             services.unlink(current_user, identity, "password")
             flash("OneHealthPort is disconnected from your account.", "success")

@@ -9,13 +9,13 @@ from functools import cache
 
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import Select, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Membership, Organization, User
 from ..models.base import utcnow
 from ..models.progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
+from ..upsert import upsert
 from .expected import (
     Expected,
     activity_times,
@@ -30,10 +30,9 @@ from .tracking import KEY, ORGANIZATIONS, PEOPLE, REFRESHED, Touched, install, t
 def _upsert(session: Session, model: type, keys: list[str], rows: list[dict]) -> None:
     if not rows:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(model)
-    columns = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=columns), rows)
+    changed = [name for name in rows[0] if name not in keys]
+    statement = upsert(session.get_bind(), model, keys, lambda row: {name: row[name] for name in changed})
+    session.execute(statement, rows)
 
 
 def _write(

@@ -6,11 +6,11 @@ from flask import flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..access import Access, allow, fully_authenticated
+from ..access import Access, AccessRefused, allow
 from ..auth.forms import ConfirmForm
 from ..auth.services import find_user_by_email, start_session
+from ..errors import error_page
 from ..extensions import db, per_source
-from ..mfa.services import second_factor_url
 from ..models import Invitation, Membership
 from ..models.organizations import ROLES
 from ..views import add_error, render_form
@@ -54,8 +54,16 @@ def _roles(invitation: Invitation) -> list[str]:
     return [ROLES[k][0] for k in invitation.roles]
 
 
+@bp.errorhandler(AccessRefused)
+def refused(error: AccessRefused):
+    """An operator who opens an invitation is told why they cannot join; other refusals as usual."""
+    if error.level is Access.INVITEE and error.verdict == "operator":
+        return problem_page("operator")
+    return error_page(403)
+
+
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
-@allow(Access.PUBLIC)
+@allow(Access.INVITEE)
 @per_source("RATE_LIMIT_INVITATION")
 def accept(token: str):
     try:
@@ -113,13 +121,8 @@ def _accept_signed_in(invitation: Invitation, membership: Membership | None):
             invitation=invitation,
             form=ConfirmForm(),
         ), 403
-    if current_user.is_operator:
-        return problem_page("operator")
     if membership is not None:
         return problem_page("already_member")
-    if not fully_authenticated():
-        # Joining is a change to the account: it takes both factors, then comes back here.
-        return redirect(second_factor_url())
     form = ConfirmForm()
     if form.validate_on_submit():
         try:

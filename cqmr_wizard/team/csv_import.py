@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 from ..models.organizations import ROLES
+from ..refusals import Refusal
 from .invitations import NewInvitation, email_problems
 
 COLUMNS = ("name", "email", "roles")
 ROLE_LOOKUP = {key: key for key in ROLES} | {name.lower(): key for key, (name, _) in ROLES.items()}
 
 
-class CsvFileProblem(Exception):
-    """The file as a whole cannot be read; `message` is safe to show."""
+class CsvFileProblem(Refusal):
+    """The file as a whole cannot be read."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    field = "csv_file"
 
 
 @dataclass(frozen=True)

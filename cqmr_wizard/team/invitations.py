@@ -18,6 +18,7 @@ from ..extensions import db
 from ..mail import external_url, send_mail
 from ..models import Invitation, InvitationSend, Membership, User
 from ..models.base import utcnow
+from ..refusals import Refusal
 from .services import TeamError, lock_organization, ordered_roles, role_names
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,10 @@ class InvitationError(Exception):
         self.reason = reason
 
 
-class RateLimited(Exception):
-    """Sending would pass the organization's invitation limit; `message` is safe to show."""
+class RateLimited(Refusal):
+    """Sending would pass the organization's invitation limit (429)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 429
 
 
 def digest(token: str) -> str:

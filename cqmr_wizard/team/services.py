@@ -15,15 +15,11 @@ from ..extensions import db
 from ..models import Invitation, Membership, MembershipRole, Organization, User
 from ..models.base import utcnow
 from ..models.organizations import ROLES
+from ..refusals import Refusal
 
 
-class TeamError(Exception):
-    """A team rule refused the change; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TeamError(Refusal):
+    """A team rule refused the change."""
 
 
 def role_names(roles: Iterable[str]) -> list[str]:

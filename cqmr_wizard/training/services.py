@@ -18,16 +18,12 @@ from ..extensions import db
 from ..models import Membership, TrainingResource, TrainingReview, User
 from ..models.base import utcnow
 from ..models.training import AUDIENCE_ROLES
+from ..refusals import Refusal
 from .facts import meant_for
 
 
-class TrainingError(Exception):
-    """A rule refused the request; `field` names the form field the message belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class TrainingError(Refusal):
+    """A training rule refused the request."""
 
 
 def upload_dir() -> Path:
