@@ -13,16 +13,15 @@ from .agreement_helpers import (
     MIHIN,
     OPA,
     OVERVIEW,
-    add_member,
     audit_events,
     consent,
     load_agreements,
     make_signer_org,
     post_form,
     review,
-    sign_user_agreements,
 )
-from .helpers import fresh_code, make_user, page_text, sign_in, stored_secret
+from .builders import add_member, make_user, sign_user_agreements
+from .helpers import fresh_code, page_text, sign_in, stored_secret
 
 PAGES = {
     "/agreements/verify": Access.PUBLIC,
@@ -93,7 +92,7 @@ def test_a_user_without_an_organization_reaches_only_their_own_pages(app, client
 def test_members_who_are_not_signers_are_refused_and_told_who_can(app, client, roles):
     load_agreements(app)
     signer_id, org_id = make_signer_org(app, roles=("signer",), name="Sam Signer")
-    add_member(app, org_id, "max@example.org", roles=roles)
+    add_member(app, org_id, email="max@example.org", roles=roles)
     sign_in(client, "max@example.org")
     for path, level in PAGES.items():
         response = client.get(path)
@@ -119,7 +118,7 @@ def test_members_who_are_not_signers_are_refused_and_told_who_can(app, client, r
 def test_a_signer_who_was_not_designated_cannot_sign(app, client):
     load_agreements(app)
     _, org_id = make_signer_org(app, roles=("admin", "signer"), name="Ada Admin")
-    add_member(app, org_id, "max@example.org", roles=("signer",))
+    add_member(app, org_id, email="max@example.org", roles=("signer",))
     sign_in(client, "max@example.org")
     response = client.get(OPA)
     assert response.status_code == 403
@@ -135,8 +134,8 @@ def test_the_administrator_designates_a_member_holding_the_signer_role(app, clie
     empty = client.get("/agreements/organization/signer")
     assert "No member of your team holds the Authorized signer role" in page_text(empty)
     assert 'href="/team"' in empty.get_data(as_text=True)
-    signer_id = add_member(app, org_id, "sam@example.org", roles=("signer",), name="Sam Signer")
-    add_member(app, org_id, "max@example.org", roles=("submitter",))
+    signer_id = add_member(app, org_id, email="sam@example.org", name="Sam Signer", roles=("signer",)).user_id
+    add_member(app, org_id, email="max@example.org", roles=("submitter",))
     page = client.get("/agreements/organization/signer")
     assert "Sam Signer (sam@example.org)" in page_text(page)
     assert "max@example.org" not in page_text(page)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import RecoveryCode
 
-from .helpers import make_user, page_text, sign_in
+from .builders import make_user
+from .helpers import page_text, sign_in
 from .mfa_helpers import RECOVERY_CHALLENGE, enroll_through_pages, password_only, post_code
 
 

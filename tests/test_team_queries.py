@@ -10,9 +10,10 @@ from sqlalchemy import event
 
 from cqmr_wizard.extensions import db
 
+from .builders import add_member
 from .helpers import page_text
 from .scale_support import seed_members
-from .team_support import add_member, admin_with_org, signed_in
+from .team_support import admin_with_org, signed_in
 
 
 @contextmanager
@@ -38,7 +39,9 @@ def organization_of_size(app, domain: str, members: int, invitations: int):
     admin_email = f"admin@{domain}"
     _, org = admin_with_org(app, admin_email, org_name=domain, agreements=True)
     seed_members(app, org, members - 1, domain, invitations)
-    member = add_member(app, org, f"zed@{domain}", ("signer",), mfa=True, agreements=True, linked=True)
+    member = add_member(
+        app, org, email=f"zed@{domain}", roles=("signer",), mfa=True, agreements=True, linked=True
+    ).membership_id
     return signed_in(app, admin_email), f"/team/members/{member}"
 
 
