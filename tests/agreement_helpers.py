@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from cqmr_wizard.agreements import documents
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import AuditEvent, Organization
+from cqmr_wizard.models import AuditEvent, Organization, Signature
 from cqmr_wizard.models.base import utcnow
 
 from .builders import DETAILS, make_organization, make_user
-from .helpers import sign_in
+from .helpers import fresh_code, sign_in, stored_secret
 
 OPA = "/agreements/organization/participation-agreement"
 MIHIN = "/agreements/organization/mihin-terms"
@@ -98,6 +98,21 @@ def signed_in_signer(app, client, email: str = "sam@example.org", **kwargs) -> t
     response = sign_in(client, email)
     assert response.status_code == 302, response.status_code
     return user_id, org_id
+
+
+def sign_participation_agreement(app, client, full_name: str = "Sam Signer", title: str = "Director") -> int:
+    """As a new signer (`signed_in_signer`), consent, read and sign the participation agreement
+    through its pages; returns the signature's id."""
+    load_agreements(app)
+    signed_in_signer(app, client)
+    consent(client)
+    review(client, OPA)
+    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
+    data = {"full_name": full_name, "title": title, "agree": "y", "code": code}
+    response = post_form(client, OPA + "/sign", data)
+    assert response.status_code == 302, response.status_code
+    with app.app_context():
+        return db.session.scalar(select(Signature.id).order_by(Signature.id.desc()).limit(1))
 
 
 def sha256(data: bytes) -> str:

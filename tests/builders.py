@@ -164,19 +164,25 @@ def connect_organization(app, org_id: int) -> None:
         db.session.commit()
 
 
+def _reviewed(user_id: int, kind: str) -> tuple:
+    """The user's consent and review of `kind`'s current version, given now if need be:
+    (user, their membership or None, client, consent, version, review)."""
+    if current_version(kind) is None:
+        documents.load_samples()
+    user = db.session.get(User, user_id)
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
+    client = ClientInfo("127.0.0.1", "tests")
+    consent = give_consent(user, client)
+    version = current_version(kind)
+    review = record_review(user, version, client, membership.organization_id if membership else None)
+    return user, membership, client, consent, version, review
+
+
 def sign_user_agreement(app, user_id: int, kind: str) -> None:
     """Consent, review and click-sign the current version of one user agreement, through the
     services that store them (no HTTP)."""
-
     with app.app_context():
-        if current_version(kind) is None:
-            documents.load_samples()
-        user = db.session.get(User, user_id)
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        give_consent(user, client)
-        version = current_version(kind)
-        record_review(user, version, client, membership.organization_id if membership else None)
+        user, membership, client, _, version, _ = _reviewed(user_id, kind)
         signing.sign_user_agreement(
             user, membership, kind, version.id, version.content_sha256, user.full_name, client
         )
@@ -191,16 +197,8 @@ def sign_user_agreements(app, user_id: int) -> None:
 def sign_organization_agreement(app, user_id: int, kind: str) -> None:
     """Record an organization signature of `kind`'s current version by `user_id`, through the
     service that stores it (no HTTP, and a placeholder second-factor step)."""
-
     with app.app_context():
-        if current_version(kind) is None:
-            documents.load_samples()
-        user = db.session.get(User, user_id)
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        consent = give_consent(user, client)
-        version = current_version(kind)
-        review = record_review(user, version, client, membership.organization_id)
+        user, membership, client, consent, version, review = _reviewed(user_id, kind)
         signing.record_signature(
             user, membership, version, consent, review, user.full_name, "Director", 0, client
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from cqmr_wizard.access import Access
 from cqmr_wizard.extensions import db
@@ -14,14 +13,13 @@ from .agreement_helpers import (
     OPA,
     OVERVIEW,
     audit_events,
-    consent,
     load_agreements,
     make_signer_org,
     post_form,
-    review,
+    sign_participation_agreement,
 )
 from .builders import add_member, make_user, sign_user_agreements
-from .helpers import fresh_code, page_text, sign_in, stored_secret
+from .helpers import page_text, sign_in
 
 PAGES = {
     "/agreements/verify": Access.PUBLIC,
@@ -161,15 +159,7 @@ def test_the_designated_signer_may_decline_with_a_reason(app, client):
 
 
 def test_another_organizations_signed_copy_cannot_be_downloaded(app, client):
-    load_agreements(app)
-    make_signer_org(app)
-    sign_in(client, "sam@example.org")
-    consent(client)
-    review(client, OPA)
-    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
-    post_form(client, OPA + "/sign", {"full_name": "Sam", "title": "CEO", "agree": "y", "code": code})
-    with app.app_context():
-        signature_id = db.session.scalar(select(Signature.id))
+    signature_id = sign_participation_agreement(app, client, "Sam", "CEO")
     other = app.test_client()
     make_signer_org(app, "zed@example.org", name="Zed")
     sign_in(other, "zed@example.org")
