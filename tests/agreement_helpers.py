@@ -11,15 +11,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cqmr_wizard.agreements import documents
-from cqmr_wizard.agreements.consent import give_consent
-from cqmr_wizard.agreements.evidence import ClientInfo
-from cqmr_wizard.agreements.services import current_version, record_review
-from cqmr_wizard.agreements.signing import sign_user_agreement
+from cqmr_wizard.agreements.services import current_version
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import AuditEvent, Organization, User
+from cqmr_wizard.models import AuditEvent, Organization, Signature
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import make_organization, make_user, sign_in
+from .builders import DETAILS, make_organization, make_user, sign_organization_agreement
+from .helpers import fresh_code, sign_in, stored_secret
 
 OPA = "/agreements/organization/participation-agreement"
 MIHIN = "/agreements/organization/mihin-terms"
@@ -28,16 +26,6 @@ USER_TOS = "/agreements/yours/terms-of-service"
 CONSENT = "/agreements/consent"
 OVERVIEW = "/agreements/organization"
 VERIFY = "/agreements/verify"
-DETAILS = {
-    "legal_name": "Willamette Valley Clinic",
-    "organization_type": "clinic",
-    "tax_id": "931234567",
-    "address_line1": "1 Main St",
-    "city": "Salem",
-    "state": "OR",
-    "postal_code": "97301",
-    "phone": "503-555-0100",
-}
 
 
 def load_agreements(app) -> None:
@@ -71,18 +59,6 @@ def make_signer_org(
             db.session.get(Organization, org_id).designated_signer_id = user_id
             db.session.commit()
     return user_id, org_id
-
-
-def add_member(app, org_id: int, email: str, roles=("submitter",), name: str = "Max Member") -> int:
-    from cqmr_wizard.models import Membership, MembershipRole
-
-    user_id = make_user(app, email, full_name=name)
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=user_id)
-        membership.role_rows.extend(MembershipRole(role=r) for r in roles)
-        db.session.add(membership)
-        db.session.commit()
-    return user_id
 
 
 def hidden_fields(response) -> dict[str, str]:
@@ -125,41 +101,19 @@ def signed_in_signer(app, client, email: str = "sam@example.org", **kwargs) -> t
     return user_id, org_id
 
 
-def sign_user_agreements(app, user_id: int) -> None:
-    """Give the user's consent and click-sign both user agreements straight through the services
-    (for tests that need a user past this task, e.g. the "Go to CQMR" gate)."""
+def sign_participation_agreement(app, client, full_name: str = "Sam Signer", title: str = "Director") -> int:
+    """As a new signer (`signed_in_signer`), consent, read and sign the participation agreement
+    through its pages; returns the signature's id."""
+    load_agreements(app)
+    signed_in_signer(app, client)
+    consent(client)
+    review(client, OPA)
+    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
+    data = {"full_name": full_name, "title": title, "agree": "y", "code": code}
+    response = post_form(client, OPA + "/sign", data)
+    assert response.status_code == 302, response.status_code
     with app.app_context():
-        if current_version("aua") is None:
-            documents.load_samples()
-        user = db.session.get(User, user_id)
-        from cqmr_wizard.models import Membership
-
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        give_consent(user, client)
-        for kind in documents.USER_KINDS:
-            version = current_version(kind)
-            record_review(user, version, client, membership.organization_id if membership else None)
-            sign_user_agreement(
-                user, membership, kind, version.id, version.content_sha256, user.full_name, client
-            )
-
-
-def sign_directly(app, user_id: int, kind: str) -> None:
-    """Record an organization signature of `kind`'s current version through the service that
-    stores it (test set-up only: no HTTP, and a placeholder second-factor step)."""
-    from cqmr_wizard.agreements.consent import active_consent
-    from cqmr_wizard.agreements.signing import record_signature
-    from cqmr_wizard.models import Membership
-
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        consent = active_consent(user_id) or give_consent(user, client)
-        version = current_version(kind)
-        review = record_review(user, version, client, membership.organization_id)
-        record_signature(user, membership, version, consent, review, user.full_name, "Director", 0, client)
+        return db.session.scalar(select(Signature.id).order_by(Signature.id.desc()).limit(1))
 
 
 def complete_organization(app, org_id: int, signer_id: int) -> None:
@@ -184,7 +138,7 @@ def complete_organization(app, org_id: int, signer_id: int) -> None:
             membership.role_rows.append(MembershipRole(role="signer"))
         db.session.commit()
     for kind in documents.ORGANIZATION_KINDS:
-        sign_directly(app, signer_id, kind)
+        sign_organization_agreement(app, signer_id, kind)
 
 
 def sha256(data: bytes) -> str:

@@ -14,10 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import func, select
 
-from cqmr_wizard.auth.passwords import hash_password
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import MfaState, TotpCredential, User
-from cqmr_wizard.models.base import utcnow
+from cqmr_wizard.models import TotpCredential, User
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -142,52 +140,6 @@ def forge(client, url: str, data: dict | None = None, *, page: str, **kwargs):
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
-def make_user(
-    app,
-    email: str = "pat@example.org",
-    *,
-    full_name: str = "Pat Example",
-    password: str = PASSWORD,
-    verified: bool = True,
-    mfa: bool = True,
-) -> int:
-    """A user straight in the database; with `mfa`, already enrolled in two-step verification
-    (see `enroll_mfa`), so that `sign_in` takes them all the way in."""
-    with app.app_context():
-        user = User(
-            email=email,
-            full_name=full_name,
-            password_hash=hash_password(password),
-            email_verified_at=utcnow() if verified else None,
-        )
-        db.session.add(user)
-        db.session.commit()
-        user_id = user.id
-    if mfa:
-        enroll_mfa(app, user_id)
-    return user_id
-
-
-def enroll_mfa(app, user_id: int, *, recovery_codes_saved: bool = True) -> str:
-    """Give a user an active TOTP credential directly in the database; return its secret."""
-    from cqmr_wizard.mfa import totp
-
-    with app.app_context():
-        secret = totp.new_secret()
-        db.session.add(
-            TotpCredential(
-                user_id=user_id, state="active", activated_at=utcnow(), secret_encrypted=totp.encrypt(secret)
-            )
-        )
-        state = db.session.get(MfaState, user_id)
-        if state is None:
-            state = MfaState(user_id=user_id, failed_attempts=0)
-            db.session.add(state)
-        state.recovery_codes_confirmed_at = utcnow() if recovery_codes_saved else None
-        db.session.commit()
-    return secret
-
-
 def totp_now(secret: str, at: float | None = None) -> str:
     """The code oathtool, an independent RFC 6238 implementation, gives at the app's time now
     (or at unix time `at`)."""
@@ -260,20 +212,3 @@ def task_status(response, key: str) -> str:
     match = re.search(r'id="status-' + re.escape(key) + r'">\s*<span[^>]*>([^<]+)</span>', html)
     assert match, f"task {key} not on the page"
     return match.group(1).strip()
-
-
-def make_organization(
-    app, user_id: int, roles: tuple[str, ...] = ("admin",), eligibility: str = "covered_entity", **answers
-) -> int:
-    """An organization with `user_id` as a member holding `roles`; `answers` fill its details."""
-    from cqmr_wizard.models import Membership, MembershipRole, Organization
-
-    with app.app_context():
-        org = Organization(eligibility=eligibility, created_by_id=user_id, **answers)
-        db.session.add(org)
-        db.session.flush()
-        membership = Membership(organization_id=org.id, user_id=user_id)
-        membership.role_rows.extend(MembershipRole(role=role) for role in roles)
-        db.session.add(membership)
-        db.session.commit()
-        return org.id

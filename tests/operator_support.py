@@ -12,9 +12,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Membership, MembershipRole, Organization, User
 from cqmr_wizard.models.base import utcnow
 
-from .agreement_helpers import sign_user_agreements
-from .helpers import csrf_from, enroll_mfa, make_user, sign_in
-from .team_support import link_onehealthport
+from .builders import add_member, enroll_mfa, link_onehealthport, make_user, sign_user_agreements
+from .helpers import csrf_from, sign_in
 
 OPERATOR_EMAIL = "olive@cqmr.example.org"
 FULL_DETAILS = {
@@ -49,19 +48,10 @@ def operator_client(app, email: str = OPERATOR_EMAIL):
 
 def member_client(app, email: str, org_id: int, roles: tuple[str, ...] = ("admin",)):
     """A client signed in as a new member of `org_id`."""
-    user_id = make_user(app, email, full_name=email.split("@")[0].title())
-    add_member(app, org_id, user_id, roles)
+    user_id = add_member(app, org_id, email=email, roles=roles).user_id
     client = app.test_client()
     assert sign_in(client, email).status_code == 302
     return client, user_id
-
-
-def add_member(app, org_id: int, user_id: int, roles: tuple[str, ...] = ()) -> None:
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=user_id)
-        membership.role_rows.extend(MembershipRole(role=role) for role in roles)
-        db.session.add(membership)
-        db.session.commit()
 
 
 def make_org(

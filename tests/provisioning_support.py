@@ -7,23 +7,19 @@ import secrets
 from sqlalchemy import select
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organization, ProvisioningState
+from cqmr_wizard.models import Membership, Organization, ProvisioningState
 from cqmr_wizard.models.base import utcnow
 
-from .agreement_helpers import sign_user_agreements
-from .helpers import enroll_mfa, make_organization, make_user
-from .test_gate import DETAILS, sign_organization_agreements
-
-ISSUER = "https://ohp.test"
-
-
-def link(app, user_id: int, subject: str | None = None, issuer: str = ISSUER) -> str:
-    """Connect the person's own OneHealthPort account; returns its subject."""
-    subject = subject or f"ohp-{user_id}-{secrets.token_hex(3)}"
-    with app.app_context():
-        db.session.add(OidcIdentity(user_id=user_id, issuer=issuer, subject=subject))
-        db.session.commit()
-    return subject
+from .builders import (
+    DETAILS,
+    ISSUER,
+    add_member,
+    link_onehealthport,
+    make_organization,
+    make_user,
+    sign_organization_agreements,
+    sign_user_agreements,
+)
 
 
 def ready_organization(
@@ -38,26 +34,21 @@ def ready_organization(
     `link_people` False, all but linking their own OneHealthPort account). Returns ids, emails
     and OneHealthPort subjects: admin, member, org, admin_email, member_email, admin_sub, member_sub."""
     tag = secrets.token_hex(3)
-    admin = make_user(app, f"admin-{tag}@example.org", full_name="Ada Admin", mfa=False)
-    enroll_mfa(app, admin)
+    admin = make_user(app, f"admin-{tag}@example.org", full_name="Ada Admin")
     org = make_organization(
         app, admin, ("admin", "signer"), **{**DETAILS, "legal_name": name, "details_confirmed_at": utcnow()}
     )
     with app.app_context():
         db.session.get(Organization, org).ohp_org_id = ohp_org_id or f"OHP-{tag}"
         db.session.commit()
-    member = make_user(app, f"member-{tag}@example.org", full_name="Max Member", mfa=False)
-    enroll_mfa(app, member)
-    with app.app_context():
-        membership = Membership(organization_id=org, user_id=member)
-        membership.role_rows.append(MembershipRole(role="submitter"))
-        db.session.add(membership)
-        db.session.commit()
+    member = add_member(
+        app, org, email=f"member-{tag}@example.org", name="Max Member", roles=("submitter",)
+    ).user_id
     subjects = {"admin_sub": None, "member_sub": None}
     if link_people:
         subjects = {
-            "admin_sub": link(app, admin, issuer=issuer),
-            "member_sub": link(app, member, issuer=issuer),
+            "admin_sub": link_onehealthport(app, admin, issuer=issuer),
+            "member_sub": link_onehealthport(app, member, issuer=issuer),
         }
     sign_organization_agreements(app, admin, org)
     sign_user_agreements(app, admin)
@@ -105,22 +96,3 @@ def cqmr_group_members(cqmr, org_id: int) -> set[str] | None:
 
 def roles_of(resource: dict) -> set[str]:
     return {r["value"] for r in resource.get("roles", [])}
-
-
-def sign_user_agreement(app, user_id: int, kind: str) -> None:
-    """Click-sign the current version of one user agreement, through the service that stores it."""
-    from cqmr_wizard.agreements.consent import active_consent, give_consent
-    from cqmr_wizard.agreements.evidence import ClientInfo
-    from cqmr_wizard.agreements.services import current_version, record_review
-    from cqmr_wizard.agreements.signing import sign_user_agreement as sign
-    from cqmr_wizard.models import User
-
-    with app.app_context():
-        user = db.session.get(User, user_id)
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        if active_consent(user_id) is None:
-            give_consent(user, client)
-        version = current_version(kind)
-        record_review(user, version, client, membership.organization_id)
-        sign(user, membership, kind, version.id, version.content_sha256, user.full_name, client)

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Membership, OidcIdentity, Organization
 
-from .helpers import fresh_code, make_organization, make_user, page_text, sign_in, submit
+from .builders import make_organization, make_user
+from .helpers import fresh_code, page_text, sign_in, submit
 
 CONNECT_PAGE = "/onehealthport"
 CONNECT_START = "/onehealthport/start"

@@ -10,15 +10,18 @@ from cqmr_wizard.models import (
     AuditEvent,
     Invitation,
     Membership,
-    MembershipRole,
-    OidcIdentity,
-    Organization,
     User,
     WebSession,
 )
 
-from .agreement_helpers import sign_user_agreements
-from .helpers import make_organization, make_user, sign_in, submit
+from .builders import (
+    connect_organization,
+    link_onehealthport,
+    make_organization,
+    make_user,
+    sign_user_agreements,
+)
+from .helpers import sign_in, submit
 
 
 def admin_with_org(
@@ -40,41 +43,6 @@ def admin_with_org(
         link_onehealthport(app, user_id)
         sign_user_agreements(app, user_id)
     return user_id, org_id
-
-
-def add_member(
-    app,
-    org_id: int,
-    email: str,
-    roles: tuple[str, ...] = ("viewer",),
-    *,
-    name: str | None = None,
-    mfa: bool = True,
-    verified: bool = True,
-    agreements: bool = False,
-    linked: bool = False,
-) -> int:
-    """A member of `org_id` (with `linked`, their own OneHealthPort account is connected);
-    returns the membership id."""
-    user_id = make_user(app, email, full_name=name or email.split("@")[0].title(), mfa=mfa, verified=verified)
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=user_id)
-        membership.role_rows.extend(MembershipRole(role=r) for r in roles)
-        db.session.add(membership)
-        db.session.commit()
-        membership_id = membership.id
-    if linked:
-        link_onehealthport(app, user_id)
-    if agreements:
-        sign_user_agreements(app, user_id)
-    return membership_id
-
-
-def link_onehealthport(app, user_id: int) -> None:
-    """Connect the person's own OneHealthPort account (subject "sub-<id>")."""
-    with app.app_context():
-        db.session.add(OidcIdentity(user_id=user_id, issuer="https://ohp.test", subject=f"sub-{user_id}"))
-        db.session.commit()
 
 
 def signed_in(app, email: str):
@@ -135,10 +103,3 @@ def session_count(app, user_id: int) -> int:
 def user_id_of(app, email: str) -> int | None:
     with app.app_context():
         return db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
-
-
-def connect_organization(app, org_id: int) -> None:
-    """The organization is connected to OneHealthPort, so its members can link their own accounts."""
-    with app.app_context():
-        db.session.get(Organization, org_id).ohp_org_id = f"OHP-{org_id}"
-        db.session.commit()

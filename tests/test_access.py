@@ -7,7 +7,8 @@ from cqmr_wizard.access import Access, allow, decide, view_access
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import User
 
-from .helpers import csrf_from, make_organization, make_user, sign_in
+from .builders import make_organization, make_user
+from .helpers import csrf_from, sign_in
 
 SIGN_IN = "/sign-in"
 TASKS = "/tasks"

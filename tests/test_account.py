@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from .helpers import make_organization, make_user, page_text, sign_in, submit, task_status
+from .builders import add_member, make_organization, make_user
+from .helpers import page_text, sign_in, submit, task_status
 from .sso_support import back_to_wizard, connect, identities, start
 from .team_support import session_count
 
@@ -24,15 +25,7 @@ def member_of_connected_org(app, idp, email: str = "mia@example.org") -> tuple:
     ohp_org = idp.add_organization()
     admin_id = make_user(app, f"admin-{email}")
     org_id = make_organization(app, admin_id, ("admin",), ohp_org_id=ohp_org, ohp_org_name="Test Clinic")
-    user_id = make_user(app, email)
-    from cqmr_wizard.extensions import db
-    from cqmr_wizard.models import Membership, MembershipRole
-
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=user_id)
-        membership.role_rows.append(MembershipRole(role="submitter"))
-        db.session.add(membership)
-        db.session.commit()
+    user_id = add_member(app, org_id, email=email, roles=("submitter",)).user_id
     client = app.test_client()
     assert sign_in(client, email).status_code == 302
     return client, user_id, ohp_org

@@ -10,7 +10,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, forge, fresh_code, make_user, page_text, sign_in, stored_secret, submit
+from .builders import make_user
+from .helpers import PASSWORD, forge, fresh_code, page_text, sign_in, stored_secret, submit
 
 
 def events(app, event_type: str) -> list[AuditEvent]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from cqmr_wizard.access import Access
 from cqmr_wizard.extensions import db
@@ -13,16 +12,14 @@ from .agreement_helpers import (
     MIHIN,
     OPA,
     OVERVIEW,
-    add_member,
     audit_events,
-    consent,
     load_agreements,
     make_signer_org,
     post_form,
-    review,
-    sign_user_agreements,
+    sign_participation_agreement,
 )
-from .helpers import fresh_code, make_user, page_text, sign_in, stored_secret
+from .builders import add_member, make_user, sign_user_agreements
+from .helpers import page_text, sign_in
 
 PAGES = {
     "/agreements/verify": Access.PUBLIC,
@@ -93,7 +90,7 @@ def test_a_user_without_an_organization_reaches_only_their_own_pages(app, client
 def test_members_who_are_not_signers_are_refused_and_told_who_can(app, client, roles):
     load_agreements(app)
     signer_id, org_id = make_signer_org(app, roles=("signer",), name="Sam Signer")
-    add_member(app, org_id, "max@example.org", roles=roles)
+    add_member(app, org_id, email="max@example.org", roles=roles)
     sign_in(client, "max@example.org")
     for path, level in PAGES.items():
         response = client.get(path)
@@ -119,7 +116,7 @@ def test_members_who_are_not_signers_are_refused_and_told_who_can(app, client, r
 def test_a_signer_who_was_not_designated_cannot_sign(app, client):
     load_agreements(app)
     _, org_id = make_signer_org(app, roles=("admin", "signer"), name="Ada Admin")
-    add_member(app, org_id, "max@example.org", roles=("signer",))
+    add_member(app, org_id, email="max@example.org", roles=("signer",))
     sign_in(client, "max@example.org")
     response = client.get(OPA)
     assert response.status_code == 403
@@ -135,8 +132,8 @@ def test_the_administrator_designates_a_member_holding_the_signer_role(app, clie
     empty = client.get("/agreements/organization/signer")
     assert "No member of your team holds the Authorized signer role" in page_text(empty)
     assert 'href="/team"' in empty.get_data(as_text=True)
-    signer_id = add_member(app, org_id, "sam@example.org", roles=("signer",), name="Sam Signer")
-    add_member(app, org_id, "max@example.org", roles=("submitter",))
+    signer_id = add_member(app, org_id, email="sam@example.org", name="Sam Signer", roles=("signer",)).user_id
+    add_member(app, org_id, email="max@example.org", roles=("submitter",))
     page = client.get("/agreements/organization/signer")
     assert "Sam Signer (sam@example.org)" in page_text(page)
     assert "max@example.org" not in page_text(page)
@@ -162,15 +159,7 @@ def test_the_designated_signer_may_decline_with_a_reason(app, client):
 
 
 def test_another_organizations_signed_copy_cannot_be_downloaded(app, client):
-    load_agreements(app)
-    make_signer_org(app)
-    sign_in(client, "sam@example.org")
-    consent(client)
-    review(client, OPA)
-    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
-    post_form(client, OPA + "/sign", {"full_name": "Sam", "title": "CEO", "agree": "y", "code": code})
-    with app.app_context():
-        signature_id = db.session.scalar(select(Signature.id))
+    signature_id = sign_participation_agreement(app, client, "Sam", "CEO")
     other = app.test_client()
     make_signer_org(app, "zed@example.org", name="Zed")
     sign_in(other, "zed@example.org")

@@ -25,9 +25,9 @@ from .agreement_helpers import (
     publish_new_version,
     review,
     sha256,
-    sign_directly,
     signed_in_signer,
 )
+from .builders import sign_organization_agreement
 from .helpers import fresh_code, page_text, stored_secret, task_status, totp_now
 
 EMAIL = "sam@example.org"
@@ -200,8 +200,8 @@ def test_a_second_signature_of_the_same_version_is_refused(app, client):
 def test_publishing_a_new_version_reopens_the_task(app, client):
     load_agreements(app)
     user_id, _ = signed_in_signer(app, client)
-    sign_directly(app, user_id, "opa")
-    sign_directly(app, user_id, "mihin_tos")
+    sign_organization_agreement(app, user_id, "opa")
+    sign_organization_agreement(app, user_id, "mihin_tos")
     assert task_status(client.get("/tasks"), "org_agreements") == "Completed"
 
     publish_new_version(app, "opa")

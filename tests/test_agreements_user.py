@@ -11,7 +11,6 @@ from cqmr_wizard.models import UserSignature
 from .agreement_helpers import (
     AUA,
     USER_TOS,
-    add_member,
     attachments,
     audit_events,
     consent,
@@ -23,16 +22,16 @@ from .agreement_helpers import (
     publish_new_version,
     review,
     sha256,
-    sign_user_agreements,
 )
-from .helpers import make_user, page_text, sign_in, task_status
+from .builders import add_member, make_user, sign_user_agreements
+from .helpers import page_text, sign_in, task_status
 
 EMAIL = "max@example.org"
 
 
 def member(app, client) -> int:
     _, org_id = make_signer_org(app)
-    user_id = add_member(app, org_id, EMAIL)
+    user_id = add_member(app, org_id, email=EMAIL, roles=("submitter",)).user_id
     assert sign_in(client, EMAIL).status_code == 302
     return user_id
 

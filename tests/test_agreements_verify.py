@@ -6,27 +6,13 @@ from __future__ import annotations
 import io
 
 from pypdf import PdfReader, PdfWriter
-from sqlalchemy import select
 
-from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Signature
-
-from .agreement_helpers import OPA, VERIFY, consent, load_agreements, post_form, review, signed_in_signer
-from .helpers import csrf_from, fresh_code, page_text, stored_secret
+from .agreement_helpers import VERIFY, sign_participation_agreement
+from .helpers import csrf_from, page_text
 
 
 def signed_documents(app, client) -> tuple[bytes, bytes]:
-    load_agreements(app)
-    signed_in_signer(app, client)
-    consent(client)
-    review(client, OPA)
-    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
-    response = post_form(
-        client, OPA + "/sign", {"full_name": "Sam Signer", "title": "Director", "agree": "y", "code": code}
-    )
-    assert response.status_code == 302
-    with app.app_context():
-        signature_id = db.session.scalar(select(Signature.id))
+    signature_id = sign_participation_agreement(app, client)
     base = f"/agreements/organization/signatures/{signature_id}"
     return client.get(base + "/signed-copy.pdf").data, client.get(base + "/certificate.pdf").data
 

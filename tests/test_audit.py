@@ -13,8 +13,9 @@ from cqmr_wizard.audit.keys import keys_by_id
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 
+from .builders import make_user
 from .conftest import ON_POSTGRES
-from .helpers import make_user, sign_in
+from .helpers import sign_in
 from .operator_support import make_org
 
 
@@ -207,9 +208,11 @@ def test_verify_command(app):
 
 
 def test_concurrent_writers_never_fork_the_chain(app):
-    """Two workers appending at once must chain one after the other, not both onto the same row."""
+    """Two workers appending at once must chain one after the other, not both onto the same row:
+    the second commits while the first's transaction, holding its own event, is still open."""
     record_some(app, 1)
     first_has_written = threading.Event()
+    second_has_committed = threading.Event()
     errors: list[BaseException] = []
 
     def first() -> None:
@@ -217,31 +220,32 @@ def test_concurrent_writers_never_fork_the_chain(app):
             with app.app_context():
                 audit.record("test.first")
                 first_has_written.set()
-                time.sleep(0.5)  # the second writer starts meanwhile
+                assert second_has_committed.wait(timeout=30), "the second writer never committed"
                 db.session.commit()
         except BaseException as error:  # reported below
             errors.append(error)
+        finally:
             first_has_written.set()
 
     def second() -> None:
         try:
-            first_has_written.wait()
+            assert first_has_written.wait(timeout=30), "the first writer never wrote"
             with app.app_context():
                 audit.record("test.second")
                 db.session.commit()
         except BaseException as error:
             errors.append(error)
+        finally:
+            second_has_committed.set()
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
     assert errors == []
-    # Chained in the order they committed, whichever that was.
-    events = all_events(app)
-    assert events[0].event_type == "test.event"
-    assert {e.event_type for e in events[1:]} == {"test.first", "test.second"}
+    # Chained in the order they committed.
+    assert [e.event_type for e in all_events(app)] == ["test.event", "test.second", "test.first"]
     with app.app_context():
         assert (verify_chain().ok, verify_chain().checked) == (True, 3)
 

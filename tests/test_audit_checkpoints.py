@@ -8,13 +8,15 @@ import secrets
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import ProgrammingError
 
 from cqmr_wizard import audit
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent
 
+from .builders import make_user
 from .conftest import ON_POSTGRES
-from .helpers import make_user, sign_in
+from .helpers import sign_in
 
 
 def commit_events(app, commits: int, per_commit: int = 3) -> None:
@@ -90,7 +92,7 @@ def test_checkpoint_and_seal_commands(app, tmp_path):
 def test_postgresql_refuses_truncate_even_for_the_tables_owner(app):
     commit_events(app, 1)
     with app.app_context():
-        with db.engine.connect() as conn, pytest.raises(Exception, match="append-only"):
+        with db.engine.connect() as conn, pytest.raises(ProgrammingError, match="append-only"):
             conn.execute(text("TRUNCATE audit_event"))
         assert len(db.session.scalars(select(AuditEvent.id)).all()) == 3
 
@@ -120,7 +122,7 @@ def test_the_application_role_can_only_insert_and_select_audit_rows(app_factory,
                 "DELETE FROM audit_event",
                 "TRUNCATE audit_event",
             ):
-                with db.engine.connect() as conn, pytest.raises(Exception, match="permission denied"):
+                with db.engine.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
                     conn.execute(text(statement))
             db.engine.dispose()
     finally:

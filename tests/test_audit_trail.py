@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import ProgrammingError
 
 from cqmr_wizard import audit
 from cqmr_wizard.audit.events import AuditEventType
@@ -14,8 +15,9 @@ from cqmr_wizard.audit.guard import TRIGGER_NAME, AuditImmutableError
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent
 
+from .builders import make_user
 from .conftest import ON_POSTGRES
-from .helpers import make_user, page_text
+from .helpers import page_text
 from .operator_support import count_queries, make_org, operator_client
 
 
@@ -208,7 +210,7 @@ def test_postgresql_refuses_raw_updates_and_deletes(app):
         audit.record("test.event", details={"n": 1})
         db.session.commit()
         for statement in ("UPDATE audit_event SET details = '{}'", "DELETE FROM audit_event"):
-            with db.engine.connect() as connection, pytest.raises(Exception, match="append-only"):
+            with db.engine.connect() as connection, pytest.raises(ProgrammingError, match="append-only"):
                 connection.execute(text(statement))
         assert db.session.scalar(select(AuditEvent.details)) == '{"n":1}'
 

@@ -15,8 +15,16 @@ from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organiz
 from cqmr_wizard.models.base import utcnow
 from cqmr_wizard.tasks import TASKS
 
-from . import agreement_helpers
-from .helpers import enroll_mfa, forge, make_organization, make_user, page_text, sign_in, submit, task_status
+from .builders import (
+    DETAILS,
+    add_member,
+    enroll_mfa,
+    make_organization,
+    make_user,
+    sign_organization_agreements,
+    sign_user_agreements,
+)
+from .helpers import forge, page_text, sign_in, submit, task_status
 from .sso_support import audit_events
 
 GATE = "/go-to-cqmr"
@@ -24,17 +32,6 @@ ISSUER = "https://ohp.example.org"
 INITIATE = "https://cqmr.example.org/oidc/initiate?tenant=oregon"
 TARGET = "https://cqmr.example.org/home"
 REQUIRED = [task.key for task in TASKS if task.required]
-DETAILS = {
-    "legal_name": "Willamette Valley Clinic",
-    "organization_type": "clinic",
-    "tax_id": "931234567",
-    "address_line1": "1 Main St",
-    "city": "Salem",
-    "state": "OR",
-    "postal_code": "97301",
-    "phone": "503-555-0100",
-    "details_confirmed_at": None,
-}
 
 
 @pytest.fixture
@@ -46,31 +43,6 @@ def app(app_factory):
         CQMR_INITIATE_LOGIN_URI=INITIATE,
         CQMR_TARGET_LINK_URI=TARGET,
     )
-
-
-def sign_organization_agreements(app, user_id: int, org_id: int) -> None:
-    """Consent, review and sign both organization agreements straight through the services."""
-    from cqmr_wizard.agreements import documents, signing
-    from cqmr_wizard.agreements.consent import give_consent
-    from cqmr_wizard.agreements.evidence import ClientInfo
-    from cqmr_wizard.agreements.services import current_version, record_review
-    from cqmr_wizard.models import User
-
-    with app.app_context():
-        if any(current_version(kind) is None for kind in documents.ORGANIZATION_KINDS):
-            documents.load_samples()
-        db.session.get(Organization, org_id).designated_signer_id = user_id
-        user = db.session.get(User, user_id)
-        membership = db.session.scalar(select(Membership).where(Membership.user_id == user_id))
-        client = ClientInfo("127.0.0.1", "tests")
-        give_consent(user, client)
-        for step, kind in enumerate(documents.ORGANIZATION_KINDS, start=1):
-            version = current_version(kind)
-            record_review(user, version, client, org_id)
-            consent, review = signing.ready_to_sign(user, version)
-            signing.record_signature(
-                user, membership, version, consent, review, user.full_name, "Director", step, client
-            )
 
 
 def build(app, *, skip: str | None = None, email: str | None = None) -> tuple:
@@ -117,7 +89,7 @@ def build(app, *, skip: str | None = None, email: str | None = None) -> tuple:
         if skip not in ("org_agreements", "details") and "org_agreements" in REQUIRED:
             sign_organization_agreements(app, user_id, org_id)
     if skip != "user_agreements" and "user_agreements" in REQUIRED:
-        agreement_helpers.sign_user_agreements(app, user_id)
+        sign_user_agreements(app, user_id)
     client = app.test_client()
     assert sign_in(client, email).status_code == 302
     return client, user_id, org_id
@@ -201,12 +173,7 @@ def test_the_gate_reads_the_database_at_the_moment_of_the_request(app):
 def test_a_member_learns_who_must_do_the_organization_tasks(app):
     client, admin_id, org_id = build(app, skip="details")
     email = f"member-{secrets.token_hex(3)}@example.org"
-    member_id = make_user(app, email)
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=member_id)
-        membership.role_rows.append(MembershipRole(role="viewer"))
-        db.session.add(membership)
-        db.session.commit()
+    add_member(app, org_id, email=email, roles=("viewer",))
     member = app.test_client()
     assert sign_in(member, email).status_code == 302
     page = member.get(GATE)

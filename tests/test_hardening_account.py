@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import OidcIdentity, User
 
-from .helpers import PASSWORD, fresh_code, make_user, page_text, sign_in, stored_secret, submit
+from .builders import make_user
+from .helpers import PASSWORD, fresh_code, page_text, sign_in, stored_secret, submit
 from .sso_support import audit_events, connect
 
 NEW_PASSWORD = "purple elephant marmalade 77"

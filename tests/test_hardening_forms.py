@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 import cqmr_wizard
 from cqmr_wizard.forms import CONTROL_CHARACTERS, is_single_line
 
-from .helpers import make_organization, make_user, page_text, sign_in, submit
+from .builders import make_organization, make_user
+from .helpers import page_text, sign_in, submit
 
 INJECTED = "Ann Example\r\nBcc: victim@example.org\r\n\r\nClick https://evil.example/"
 

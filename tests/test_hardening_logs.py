@@ -53,7 +53,8 @@ def test_tokens_of_mailed_links_are_redacted_in_the_server_log(app, tmp_path, ma
         email = "lee@example.org"
         post_form(http, url + "/sign-up", {"full_name": "Lee Park", "email": email, "password": PASSWORD})
         verify = link_from(mailbox.last_to(email), "/verify-email/")
-        assert http.get(url + verify).status_code in (200, 302)
+        confirmed = http.get(url + verify, allow_redirects=False)
+        assert confirmed.status_code == 302 and confirmed.headers["Location"].endswith("/sign-in")
         post_form(http, url + "/reset-password", {"email": email})
         reset = link_from(mailbox.last_to(email), "/reset-password/")
         assert http.get(url + reset).status_code == 200

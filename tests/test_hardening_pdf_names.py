@@ -7,13 +7,8 @@ import io
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
 
-from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Signature
-
-from .agreement_helpers import OPA, consent, load_agreements, post_form, review, signed_in_signer
-from .helpers import fresh_code, stored_secret
+from .agreement_helpers import sign_participation_agreement
 
 NAMES = {
     "polish": ("Łukasz Żółć", "Dyrektor ds. jakości"),
@@ -38,17 +33,7 @@ def words_in(text: str, name: str) -> bool:
 @pytest.mark.parametrize("script", NAMES)
 def test_signed_documents_print_the_name_as_typed_and_verify(app, client, tmp_path, script):
     name, title = NAMES[script]
-    load_agreements(app)
-    signed_in_signer(app, client)
-    consent(client)
-    review(client, OPA)
-    code = fresh_code(app, "sam@example.org", stored_secret(app, "sam@example.org"))
-    response = post_form(
-        client, OPA + "/sign", {"full_name": name, "title": title, "agree": "y", "code": code}
-    )
-    assert response.status_code == 302
-    with app.app_context():
-        signature_id = db.session.scalar(select(Signature.id))
+    signature_id = sign_participation_agreement(app, client, name, title)
     base = f"/agreements/organization/signatures/{signature_id}"
     copy, certificate = client.get(base + "/signed-copy.pdf").data, client.get(base + "/certificate.pdf").data
     for data in (copy, certificate):

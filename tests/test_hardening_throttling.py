@@ -9,7 +9,8 @@ import secrets
 import pytest
 import redis
 
-from .helpers import csrf_from, link_from, make_user, page_text, sign_in
+from .builders import make_user
+from .helpers import csrf_from, link_from, page_text, sign_in
 from .mfa_helpers import password_only
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

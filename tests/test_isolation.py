@@ -13,8 +13,9 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Invitation, Membership, MembershipRole, Organization, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, csrf_from, enroll_mfa, stored_secret, totp_now
-from .team_support import add_member, admin_with_org, invite, signed_in
+from .builders import add_member, enroll_mfa
+from .helpers import PASSWORD, csrf_from, stored_secret, totp_now
+from .team_support import admin_with_org, invite, signed_in
 
 # B's rows get ids from here up, so that no id of B's is also the id of one of A's rows.
 B_FIRST_ID = 1000
@@ -106,7 +107,7 @@ def filler(rule, name: str) -> str:
 def test_every_id_route_refuses_another_organizations_ids(app_factory, mailbox):
     app = app_factory(INVITATION_RATE_LIMIT=1000)
     _, org_a = admin_with_org(app, roles=("admin", "signer", "submitter", "viewer"))
-    add_member(app, org_a, "member@alpha.example.org", ("viewer",))
+    add_member(app, org_a, email="member@alpha.example.org", roles=("viewer",))
     admin = signed_in(app, "admin@alpha.example.org")
     invite(admin, "Alpha Invitee", "invitee@alpha.example.org")
     b_ids = organization_b(app)

@@ -16,11 +16,12 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Invitation
 from cqmr_wizard.models.base import utcnow
 
-from .agreement_helpers import DETAILS, load_agreements, sign_directly
+from .agreement_helpers import load_agreements
 from .browser import ARTIFACTS
+from .builders import DETAILS, add_member, sign_organization_agreement
 from .helpers import PASSWORD, fresh_code, stored_secret
 from .operator_support import make_operator, make_org
-from .team_support import add_member, admin_with_org
+from .team_support import admin_with_org
 
 pytestmark = pytest.mark.browser
 
@@ -67,15 +68,19 @@ def build_organization(app) -> int:
             )
         )
         db.session.commit()
-    add_member(app, org_id, "sam.signer@willamette.example.org", ("signer", "viewer"), name="Sam Signer")
-    add_member(app, org_id, "nick@willamette.example.org", ("submitter",), name="Nick NoMfa", mfa=False)
+    add_member(
+        app, org_id, email="sam.signer@willamette.example.org", name="Sam Signer", roles=("signer", "viewer")
+    )
+    add_member(
+        app, org_id, email="nick@willamette.example.org", name="Nick NoMfa", roles=("submitter",), mfa=False
+    )
     with app.app_context():
         org = db.session.get(Organization, org_id)
         org.designated_signer_id = None
         db.session.commit()
     make_org(app, "Willamette Valley Clinic (duplicate)", members=2, tax_id="93-1234567")
     signer = _user_id(app, "sam.signer@willamette.example.org")
-    sign_directly(app, signer, "opa")
+    sign_organization_agreement(app, signer, "opa")
     with app.app_context():
         audit.record("mfa.challenge_failed", actor_id=user_id, organization_id=org_id, details={"n": 1})
         db.session.commit()

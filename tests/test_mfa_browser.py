@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import PASSWORD, fresh_code, link_from, make_user, totp_now
+from .builders import make_user
+from .helpers import PASSWORD, fresh_code, link_from, totp_now
 from .mfa_helpers import ENROLL, key_on_page, password_only, steady_clock, wrong_code
 
 pytestmark = pytest.mark.browser

@@ -13,17 +13,8 @@ from cqmr_wizard.access import Access
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import TotpCredential
 
-from .helpers import (
-    PASSWORD,
-    csrf_from,
-    make_user,
-    page_text,
-    sign_in,
-    stored_secret,
-    submit,
-    task_status,
-    totp_now,
-)
+from .builders import make_user
+from .helpers import PASSWORD, csrf_from, page_text, sign_in, stored_secret, submit, task_status, totp_now
 from .mfa_helpers import (
     CHALLENGE,
     ENROLL,

@@ -9,20 +9,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, MembershipRole, RecoveryCode, TotpCredential
+from cqmr_wizard.models import RecoveryCode, TotpCredential
 
-from .helpers import (
-    csrf_from,
-    forge,
-    fresh_code,
-    make_organization,
-    make_user,
-    page_text,
-    sign_in,
-    stored_secret,
-    submit,
-    totp_now,
-)
+from .builders import add_member, make_organization, make_user
+from .helpers import csrf_from, forge, fresh_code, page_text, sign_in, stored_secret, submit, totp_now
 from .mfa_helpers import (
     CHALLENGE,
     ENROLL,
@@ -44,14 +34,6 @@ SETTINGS = "/two-step-verification/settings"
 CHANGE = "/two-step-verification/change"
 REVERIFY = "/two-step-verification/confirm-it-is-you"
 NEW_CODES = "/two-step-verification/recovery-codes/new"
-
-
-def add_member(app, organization_id: int, user_id: int, roles=("submitter",)) -> None:
-    with app.app_context():
-        membership = Membership(organization_id=organization_id, user_id=user_id)
-        membership.role_rows.extend(MembershipRole(role=role) for role in roles)
-        db.session.add(membership)
-        db.session.commit()
 
 
 def enrolled_with_codes(app, client, email: str = EMAIL) -> tuple[str, list[str]]:
@@ -182,7 +164,7 @@ def organization_with_member(app):
     admin_id = make_user(app, "ada@example.org", full_name="Ada Admin")
     member_id = make_user(app, EMAIL, full_name="Pat Member")
     org_id = make_organization(app, admin_id, roles=("admin",))
-    add_member(app, org_id, member_id)
+    add_member(app, org_id, user_id=member_id, roles=("submitter",))
     return admin_id, member_id, org_id
 
 

@@ -13,7 +13,8 @@ from cqmr_wizard.config import ConfigurationError
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import TotpCredential
 
-from .helpers import fresh_code, make_user, page_text, sign_in, stored_secret, submit
+from .builders import make_user
+from .helpers import fresh_code, page_text, sign_in, stored_secret, submit
 from .mfa_helpers import (
     RECOVERY_CHALLENGE,
     enroll_through_pages,

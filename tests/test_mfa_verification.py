@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from .helpers import csrf_from, make_user, page_text, sign_in, stored_secret, totp_now
+from .builders import make_user
+from .helpers import csrf_from, page_text, sign_in, stored_secret, totp_now
 from .mfa_helpers import (
     CHALLENGE,
     ENROLL,

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Organization
 
-from .helpers import make_organization, make_user, page_text, sign_in, submit, task_status
+from .builders import make_organization, make_user
+from .helpers import page_text, sign_in, submit, task_status
 
 BASE = "/onboarding/details"
 ANSWERS = {

@@ -9,7 +9,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Membership, Organization, User
 from cqmr_wizard.onboarding import services
 
-from .helpers import forge, make_organization, make_user, page_text, sign_in, submit, task_status
+from .builders import make_organization, make_user
+from .helpers import forge, page_text, sign_in, submit, task_status
 
 URL = "/onboarding/eligibility"
 

@@ -8,7 +8,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, EmailToken, User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, csrf_from, forge, link_from, make_user, page_text, sign_in, submit
+from .builders import make_user
+from .helpers import PASSWORD, csrf_from, forge, link_from, page_text, sign_in, submit
 
 NEW_PASSWORD = "purple elephant juggling tangerines"
 

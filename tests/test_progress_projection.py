@@ -22,15 +22,11 @@ from cqmr_wizard.tasks import expected, load_facts, projection, task_list
 from cqmr_wizard.tasks.facts import organizations_facts, people_facts
 from cqmr_wizard.team import facts as team_facts
 
-from .agreement_helpers import (
-    complete_organization,
-    load_agreements,
-    publish_new_version,
-    sign_user_agreements,
-)
-from .helpers import enroll_mfa, task_status
+from .agreement_helpers import complete_organization, load_agreements, publish_new_version
+from .builders import add_member, enroll_mfa, sign_user_agreements
+from .helpers import task_status
 from .operator_support import FULL_DETAILS, make_org
-from .team_support import add_member, admin_with_org, invite, signed_in
+from .team_support import admin_with_org, invite, signed_in
 
 
 def build_world(app) -> list[int]:
@@ -147,7 +143,7 @@ def test_a_new_agreement_version_reopens_everyones_task_in_the_lists(app):
     load_agreements(app)
     ada, org_id = admin_with_org(app, "ada@willow.example.org", org_name="Willow", agreements=True)
     complete_organization(app, org_id, ada)
-    add_member(app, org_id, "max@willow.example.org", agreements=True, linked=True)
+    add_member(app, org_id, email="max@willow.example.org", roles=("viewer",), agreements=True, linked=True)
     admin = signed_in(app, "ada@willow.example.org")
     assert readiness(admin) == {"ada@willow.example.org": "Ready", "max@willow.example.org": "Ready"}
     publish_new_version(app, "aua")

@@ -11,16 +11,10 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Membership, OutboxMessage
 
 from . import agreement_helpers
+from .builders import add_member, link_onehealthport, sign_user_agreement, sign_user_agreements
 from .helpers import page_text, sign_in, submit
 from .operator_support import operator_client
-from .provisioning_support import (
-    cqmr_group_members,
-    cqmr_user,
-    ready_organization,
-    roles_of,
-    sign_user_agreement,
-    state_of,
-)
+from .provisioning_support import cqmr_group_members, cqmr_user, ready_organization, roles_of, state_of
 from .sso_support import connect
 
 
@@ -65,18 +59,12 @@ def test_a_ready_member_is_an_active_user_in_the_organizations_group_with_roles(
 
 
 def test_nobody_is_provisioned_before_they_are_ready(app, cqmr):
-    from .provisioning_support import link
-
     world = ready_organization(app)
     # A third person with everything but their own OneHealthPort link is not ready.
-    from .helpers import make_user
-    from .operator_support import add_member
-
-    newcomer = make_user(app, "newcomer@example.org")
-    add_member(app, world["org"], newcomer, ("viewer",))
-    agreement_helpers.sign_user_agreements(app, newcomer)
+    newcomer = add_member(app, world["org"], email="newcomer@example.org", roles=("viewer",)).user_id
+    sign_user_agreements(app, newcomer)
     assert cqmr_user(cqmr, newcomer) is None and state_of(app, newcomer) is None
-    link(app, newcomer)
+    link_onehealthport(app, newcomer)
     assert cqmr_user(cqmr, newcomer)["active"] is True
 
 

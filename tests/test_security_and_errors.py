@@ -12,7 +12,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.mail import send_mail
 from cqmr_wizard.models import Organization, OutboxMessage, User
 
-from .helpers import PASSWORD, csrf_from, free_port, link_from, make_user, page_text, sign_in, submit
+from .builders import make_user
+from .helpers import PASSWORD, csrf_from, free_port, link_from, page_text, sign_in, submit
 
 
 def test_every_response_carries_strict_headers(client):

@@ -13,16 +13,9 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Signature
 from cqmr_wizard.template_filters import when_text
 
-from .agreement_helpers import (
-    OPA,
-    OVERVIEW,
-    add_member,
-    consent,
-    load_agreements,
-    sign_directly,
-    signed_in_signer,
-)
-from .helpers import make_user, page_text, sign_in, submit
+from .agreement_helpers import OPA, OVERVIEW, consent, load_agreements, signed_in_signer
+from .builders import add_member, make_user, sign_organization_agreement
+from .helpers import page_text, sign_in, submit
 from .operator_support import make_org, operator_client
 from .team_support import admin_with_org
 from .test_gate import build as build_complete
@@ -70,7 +63,7 @@ def test_the_only_signer_signs_without_being_chosen(app, client):
     assert client.get(OPA).status_code == 200
 
     # A second signer: now someone must choose, and each agreement says so.
-    add_member(app, org_id, "sue@example.org", roles=("signer",), name="Sue Second")
+    add_member(app, org_id, email="sue@example.org", name="Sue Second", roles=("signer",))
     overview = page_text(client.get(OVERVIEW))
     assert "No one has been chosen to sign yet" in overview
     assert overview.count("To do: choose who signs") == 2
@@ -81,12 +74,12 @@ def test_the_only_signer_signs_without_being_chosen(app, client):
 def test_continue_after_the_last_signature_goes_to_the_task_list(app, client):
     load_agreements(app)
     user_id, _ = signed_in_signer(app, client)
-    sign_directly(app, user_id, "opa")
+    sign_organization_agreement(app, user_id, "opa")
     with app.app_context():
         first = db.session.scalar(select(Signature.id))
     page = client.get(f"/agreements/organization/signed/{first}").get_data(as_text=True)
     assert 'href="/agreements/organization">Continue to the next agreement' in page
-    sign_directly(app, user_id, "mihin_tos")
+    sign_organization_agreement(app, user_id, "mihin_tos")
     page = client.get(f"/agreements/organization/signed/{first}").get_data(as_text=True)
     assert 'href="/tasks">Continue to your tasks' in page
     # The fingerprints sit in a "Technical details" disclosure, not in the running text.

@@ -14,7 +14,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import WebSession
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import free_port, make_user, page_text, sign_in, submit
+from .builders import make_user
+from .helpers import free_port, page_text, sign_in, submit
 
 COOKIE = "cqmr_session"
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import JoinRequest, Membership, MembershipRole
+from cqmr_wizard.models import JoinRequest
 
-from .helpers import csrf_from, make_organization, make_user, sign_in
+from .builders import add_member, make_organization, make_user
+from .helpers import csrf_from, sign_in
 
 VISITORS = ["anonymous", "password_only", "no_organization", "member", "admin"]
 SIGN_IN, SECOND_FACTOR, TASKS = "/sign-in", "/two-step-verification", "/tasks"
@@ -58,14 +59,11 @@ def world(app):
     and a join request waiting for the administrator."""
     admin = make_user(app, "admin@alpha.example.org")
     org_id = make_organization(app, admin, ("admin",))
-    member = make_user(app, "member@alpha.example.org")
+    add_member(app, org_id, email="member@alpha.example.org", roles=("viewer",))
     asker = make_user(app, "asker@example.org")
     make_user(app, "solo@example.org")
     make_user(app, "half@example.org")
     with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=member)
-        membership.role_rows.append(MembershipRole(role="viewer"))
-        db.session.add(membership)
         join = JoinRequest(user_id=asker, organization_id=org_id, ohp_org_id="OHP-1")
         db.session.add(join)
         db.session.commit()

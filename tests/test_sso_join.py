@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import JoinRequest, Membership, MembershipRole, Organization
 
-from .helpers import forge, link_from, make_organization, make_user, page_text, sign_in, submit
+from .builders import add_member, make_organization, make_user
+from .helpers import forge, link_from, page_text, sign_in, submit
 from .sso_support import audit_events, connect, membership_org, organization, signed_in_admin, signed_in_user
 
 
@@ -100,10 +102,7 @@ def test_someone_without_an_organization_asks_and_is_declined(app, idp, register
 def test_a_draft_with_other_members_cannot_be_set_aside(app, idp, registered):
     _, _, org_id, ohp_org = registered
     dan, dan_id, draft_id = signed_in_admin(app, "dan@willamette.example")
-    colleague = make_user(app, "erin@willamette.example")
-    with app.app_context():
-        db.session.add(Membership(organization_id=draft_id, user_id=colleague))
-        db.session.commit()
+    add_member(app, draft_id, email="erin@willamette.example", roles=())
     response = connect(dan, idp, idp.add_account(organization=ohp_org))
     offer = dan.get(response.location)
     assert "cannot be set aside" in page_text(offer)
@@ -130,12 +129,7 @@ def test_only_the_organizations_administrators_decide(app, idp, registered, mail
     submit(gina, "/organization/already-registered", {})
     path = link_from(mailbox.last_to("alice@willamette.example"), "/organization/join-requests/")
 
-    viewer = make_user(app, "viewer@willamette.example")
-    with app.app_context():
-        membership = Membership(organization_id=org_id, user_id=viewer)
-        membership.role_rows.append(MembershipRole(role="viewer"))
-        db.session.add(membership)
-        db.session.commit()
+    add_member(app, org_id, email="viewer@willamette.example", roles=("viewer",))
     viewer_client = app.test_client()
     assert sign_in(viewer_client, "viewer@willamette.example").status_code == 302
     assert viewer_client.get(path).status_code == 403
@@ -157,7 +151,7 @@ def test_a_second_organization_record_cannot_take_a_connected_onehealthport_id(a
     with app.app_context():
         row = db.session.get(Organization, other_org)
         row.ohp_org_id = ohp_org
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
 

@@ -11,7 +11,8 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import User
 from cqmr_wizard.models.base import utcnow
 
-from .helpers import PASSWORD, forge, make_user, page_text, submit
+from .builders import make_user
+from .helpers import PASSWORD, forge, page_text, submit
 from .sso_support import (
     audit_events,
     back_to_wizard,

@@ -7,7 +7,7 @@ from cqmr_wizard.tasks.definitions import REQUIRED_DETAILS
 from cqmr_wizard.tasks.engine import missing_required
 from cqmr_wizard.tasks.facts import load_facts, organization_facts
 
-from .helpers import make_user
+from .builders import make_user
 
 
 def by_key(facts: Facts) -> dict[str, Status]:

@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 
 from .agreement_helpers import complete_organization, load_agreements
 from .browser import choose
+from .builders import link_onehealthport
 from .helpers import PASSWORD, link_from, stored_secret, totp_now
-from .team_support import admin_with_org, link_onehealthport, user_id_of
+from .team_support import admin_with_org, user_id_of
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import re
 
+from .builders import add_member
 from .helpers import page_text, submit
-from .team_support import add_member, admin_with_org, invitations, invite, signed_in
+from .team_support import admin_with_org, invitations, invite, signed_in
 
 HEADER = "name,email,roles\n"
 
@@ -92,7 +93,7 @@ def test_the_template_file_is_offered_and_can_be_uploaded_as_it_is(app, mailbox)
 def test_duplicates_in_the_file_and_against_members_and_invitations(app, mailbox):
     _, org = admin_with_org(app)
     admin = signed_in(app, "admin@alpha.example.org")
-    add_member(app, org, "member@alpha.example.org")
+    add_member(app, org, email="member@alpha.example.org", roles=("viewer",))
     _, beta = admin_with_org(app, "boss@beta.example.org", org_name="Beta Health")
     invite(admin, "Waiting", "waiting@alpha.example.org")
     mailbox.clear()

@@ -14,12 +14,12 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Invitation, User
 from cqmr_wizard.models.base import utcnow
 
+from .builders import add_member, make_user
 from .helpers import (
     PASSWORD,
     csrf_from,
     forge,
     link_from,
-    make_user,
     page_text,
     sign_in,
     stored_secret,
@@ -27,7 +27,6 @@ from .helpers import (
     totp_now,
 )
 from .team_support import (
-    add_member,
     admin_with_org,
     events,
     invitations,
@@ -255,7 +254,7 @@ def test_existing_account_without_organization_signs_in_and_accepts(app, mailbox
 
 def test_inviting_someone_of_another_organization_reveals_nothing_and_acceptance_refuses(app, mailbox):
     _, beta_org = admin_with_org(app, "boss@beta.example.org", org_name="Beta Health")
-    add_member(app, beta_org, "taken@beta.example.org")
+    add_member(app, beta_org, email="taken@beta.example.org", roles=("viewer",))
     admin_with_org(app)
     admin = signed_in(app, "admin@alpha.example.org")
     response = invite(admin, "Taken Person", "Taken@Beta.example.org")

@@ -13,9 +13,10 @@ from cqmr_wizard.models import Invitation, Organization
 from cqmr_wizard.models.base import utcnow
 
 from .agreement_helpers import complete_organization
+from .builders import add_member
 from .helpers import page_text
 from .scale_support import seed_members
-from .team_support import add_member, admin_with_org, signed_in, user_id_of
+from .team_support import admin_with_org, signed_in, user_id_of
 
 
 @contextmanager
@@ -41,7 +42,9 @@ def organization_of_size(app, domain: str, members: int, invitations: int):
     admin_email = f"admin@{domain}"
     _, org = admin_with_org(app, admin_email, org_name=domain, agreements=True)
     seed_members(app, org, members - 1, domain, invitations)
-    member = add_member(app, org, f"zed@{domain}", ("signer",), mfa=True, agreements=True, linked=True)
+    member = add_member(
+        app, org, email=f"zed@{domain}", roles=("signer",), mfa=True, agreements=True, linked=True
+    ).membership_id
     return signed_in(app, admin_email), f"/team/members/{member}"
 
 
