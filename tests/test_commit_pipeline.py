@@ -13,7 +13,7 @@ from cqmr_wizard.commit_pipeline import Stage, pipeline_of
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, User
 
-from .helpers import make_user
+from .builders import make_user
 
 
 def test_the_stages_run_in_the_order_create_app_states(app):

@@ -12,8 +12,9 @@ from cqmr_wizard.models import Membership
 from cqmr_wizard.tasks.definitions import TASKS
 
 from .agreement_helpers import complete_organization
+from .builders import add_member
 from .operator_support import operator_client, post_with_token
-from .team_support import add_member, admin_with_org, invite, signed_in, user_id_of
+from .team_support import admin_with_org, invite, signed_in, user_id_of
 
 GATE = "/go-to-cqmr"
 ADMIN = "ada@willow.example.org"
@@ -50,7 +51,7 @@ def ready_organization(app) -> tuple[int, dict]:
     ada, org_id = admin_with_org(app, ADMIN, org_name="Willow", agreements=True)
     complete_organization(app, org_id, ada)
     for email in MEMBERS[1:]:
-        add_member(app, org_id, email, agreements=True, linked=True)
+        add_member(app, org_id, email=email, roles=("viewer",), agreements=True, linked=True)
     return org_id, {email: signed_in(app, email) for email in MEMBERS}
 
 

@@ -59,6 +59,17 @@ class Organization(db.Model):
     # Set by a registry operator; a suspended organization cannot go to the CQMR.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
+    # The first time every required organization task was completed: from then on the gate asks
+    # only what a live organization must keep true (tasks/gate_rule.py). Set once, never cleared.
+    went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Participation ended by a registry operator (offboarding): every member is deprovisioned and
+    # refused; everything is kept. An administrator may ask for it; an operator confirms.
+    offboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offboarding_reason: Mapped[str | None] = mapped_column(String(500))
+    offboarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    offboarding_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offboarding_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    offboarding_request_reason: Mapped[str | None] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Who signs the organization agreements, chosen by the administrator.
     designated_signer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

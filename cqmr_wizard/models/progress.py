@@ -34,6 +34,7 @@ class OrganizationProgress(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Organization.went_live_at
     # When time alone changes a fact (the first open invitation expires): recomputed then.
     refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
