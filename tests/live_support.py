@@ -14,7 +14,7 @@ from cqmr_wizard.models.progress import OrganizationProgress
 from cqmr_wizard.tasks.definitions import TASKS
 
 from .agreement_helpers import complete_organization
-from .builders import ISSUER, add_member
+from .builders import ISSUER, add_member, link_onehealthport, sign_user_agreements
 from .helpers import page_text, submit
 from .provisioning_support import cqmr_group_members, cqmr_user, roles_of
 from .team_support import admin_with_org, signed_in
@@ -38,21 +38,38 @@ def cqmr_settings(cqmr) -> dict:
 
 
 def live_organization(
-    app, domain: str, others: tuple[str, ...] = ("max", "mia"), *, signer: str | None = None
+    app,
+    domain: str,
+    others: tuple[str, ...] = ("max", "mia"),
+    *,
+    signer: str | None = None,
+    org_name: str | None = None,
+    ohp_org_id: str | None = None,
+    issuer: str = ISSUER,
+    subjects: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, int]]:
-    """An organization whose required tasks are all done (so it is live), administered by
-    ada@`domain`, with `others`@`domain` as ready viewers; its authorized signer, who signed its
-    agreements, is Ada or else `signer`@`domain` (a ready member with that role alone). Returns
-    (org id, user id by email)."""
+    """An organization (named `org_name`, else `domain`) whose required tasks are all done, so
+    it is live, administered by ada@`domain`, with `others`@`domain` as ready viewers; its
+    authorized signer, who signed its agreements, is Ada or else `signer`@`domain` (a ready
+    member with that role alone). Each person's own OneHealthPort account at `issuer` has the
+    subject `subjects[email]` (default: one of their own). Returns (org id, user id by email)."""
+    subjects = subjects or {}
     admin = f"ada@{domain}"
-    ada, org_id = admin_with_org(app, admin, name="Ada Admin", org_name=domain, agreements=True)
+    ada, org_id = admin_with_org(app, admin, name="Ada Admin", org_name=org_name or domain)
+    if ohp_org_id is not None:
+        with app.app_context():
+            db.session.get(Organization, org_id).ohp_org_id = ohp_org_id
+            db.session.commit()
     people = {admin: ada}
     for name in ((signer,) if signer else ()) + others:
         email = f"{name}@{domain}"
         roles = ("signer",) if name == signer else ("viewer",)
         people[email] = add_member(
-            app, org_id, email=email, name=f"{name.title()} Member", roles=roles, agreements=True, linked=True
+            app, org_id, email=email, name=f"{name.title()} Member", roles=roles, agreements=True
         ).user_id
+    sign_user_agreements(app, ada)
+    for email, user_id in people.items():
+        link_onehealthport(app, user_id, subjects.get(email), issuer=issuer)
     complete_organization(app, org_id, people[f"{signer}@{domain}"] if signer else ada)
     return org_id, people
 
@@ -78,6 +95,12 @@ def open_invitation(app, org_id: int) -> int:
         return db.session.scalar(
             select(Invitation.id).where(Invitation.organization_id == org_id).order_by(Invitation.id.desc())
         )
+
+
+def live_since(response) -> str | None:
+    """The text of the page's "Live since" statement (its element `#live-since`), or None."""
+    match = re.search(r'<(\w+)[^>]*\bid="live-since"[^>]*>(.*?)</\1>', response.get_data(as_text=True), re.S)
+    return None if match is None else re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(2))).strip()
 
 
 def missing_keys(response) -> set[str]:
