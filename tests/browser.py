@@ -4,6 +4,7 @@ in Debian's Chromium. Screenshots of failing journeys go to test-artifacts/."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from .helpers import CLOCK, free_port
+from .idp import Idp
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -166,3 +168,48 @@ def choose(page, label: str) -> None:
     (the native input is visually hidden behind the styled label)."""
     page.locator("label", has_text=label).filter(has_text=label).first.click()
     assert page.get_by_label(label, exact=True).is_checked()
+
+
+def start_with_provider(app_factory, tmp_path, config: dict | None = None, cqmr=None):
+    """The wizard on a live server beside a local OpenID provider (and the local CQMR stand-in,
+    when given, as a relying party of it), each told the other's address: (live, provider).
+    The caller stops the provider and the CQMR."""
+    idp_port = free_port()
+    provider = Idp(tmp_path / "idp", redirect_uris=[], env=cqmr.idp_env() if cqmr else None)
+    issuer = f"http://127.0.0.1:{idp_port}"
+    live = start_live_server(
+        app_factory,
+        tmp_path,
+        {
+            "OIDC_ISSUER": issuer,
+            "OIDC_CLIENT_ID": provider.client_id,
+            "OIDC_CLIENT_SECRET": provider.client_secret,
+            **(cqmr.wizard_config() if cqmr else {}),
+            **(config or {}),
+        },
+    )
+    provider.redirect_uris = [live("/sso/callback")]
+    provider.start(port=idp_port)
+    if cqmr is not None:
+        cqmr.start(provider)
+    return live, provider
+
+
+def sign_user_agreements_in(page, full_name: str) -> None:
+    """From the task list: consent once, then read and click-sign each user agreement."""
+    from playwright.sync_api import expect  # like the fixtures: only journeys load Playwright
+
+    page.get_by_role("link", name="Sign your user agreements").click()
+    for _ in range(2):
+        page.get_by_role("link", name=re.compile("^Read and sign")).first.click()
+        page.wait_for_url(re.compile(r"/agreements/(consent|yours/[a-z-]+)"))
+        if "/agreements/consent" in page.url:
+            page.locator('label[for="consent"]').click()
+            page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="I have read it: continue to sign").click()
+        page.locator("#full_name").fill(full_name)
+        page.locator('label[for="agree"]').click()
+        page.get_by_role("button", name="Sign the agreement").click()
+        page.get_by_role("link", name="Continue").click()
+    page.get_by_role("link", name="Your tasks").first.click()
+    expect(page.locator("#status-user_agreements")).to_have_text("Completed")

@@ -3,6 +3,8 @@ a user would act, straight in the database where only the starting point matters
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from cqmr_wizard.extensions import db
@@ -103,3 +105,14 @@ def session_count(app, user_id: int) -> int:
 def user_id_of(app, email: str) -> int | None:
     with app.app_context():
         return db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+
+
+def team_readiness(client) -> dict[str, str]:
+    """Each member's Status (their readiness, or an invitation's state) as the team page shows it."""
+    html = client.get("/team").get_data(as_text=True)
+    rows = re.findall(
+        r'<tr data-email="([^"]+)">.*?<td [^>]*data-label="Status">\s*<span class="usa-tag [^"]*">([^<]+)</span>',
+        html,
+        re.S,
+    )
+    return dict(rows)

@@ -10,9 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .browser import start_live_server
+from .browser import sign_user_agreements_in, start_with_provider
 from .helpers import PASSWORD, free_port, link_from, totp_now
-from .idp import Idp
 from .live_support import all_active_in_group, live_organization, scim_record, scim_records
 from .local_cqmr import LocalCqmr
 from .team_support import user_id_of
@@ -52,44 +51,12 @@ def join(page, live, link: str) -> None:
     page.wait_for_url(live("/tasks"))
 
 
-def sign_user_agreements(page) -> None:
-    """Consent once, then read and click-sign each user agreement."""
-    page.get_by_role("link", name="Sign your user agreements").click()
-    for _ in range(2):
-        page.get_by_role("link", name=re.compile("^Read and sign")).first.click()
-        page.wait_for_url(re.compile(r"/agreements/(consent|yours/[a-z-]+)"))
-        if "/agreements/consent" in page.url:
-            page.locator('label[for="consent"]').click()
-            page.get_by_role("button", name="Continue").click()
-        page.get_by_role("button", name="I have read it: continue to sign").click()
-        page.locator("#full_name").fill("Ivy Newcomer")
-        page.locator('label[for="agree"]').click()
-        page.get_by_role("button", name="Sign the agreement").click()
-        page.get_by_role("link", name="Continue").click()
-    page.get_by_role("link", name="Your tasks").first.click()
-    expect(page.locator("#status-user_agreements")).to_have_text("Completed")
-
-
 def test_members_of_a_live_organization_keep_the_cqmr_while_a_newcomer_onboards(
     app_factory, chromium, page, mailbox, tmp_path
 ):
     cqmr = LocalCqmr(tmp_path / "cqmr", port=free_port())
-    idp_port = free_port()
-    provider = Idp(tmp_path / "idp", redirect_uris=[], env=cqmr.idp_env())
-    issuer = f"http://127.0.0.1:{idp_port}"
-    live = start_live_server(
-        app_factory,
-        tmp_path,
-        {
-            "OIDC_ISSUER": issuer,
-            "OIDC_CLIENT_ID": provider.client_id,
-            "OIDC_CLIENT_SECRET": provider.client_secret,
-            **cqmr.wizard_config(),
-        },
-    )
-    provider.redirect_uris = [live("/sso/callback")]
-    provider.start(port=idp_port)
-    cqmr.start(provider)
+    live, provider = start_with_provider(app_factory, tmp_path, cqmr=cqmr)
+    issuer = live.app.config["OIDC_ISSUER"]
     contexts = []
 
     def new_page():
@@ -150,7 +117,7 @@ def test_members_of_a_live_organization_keep_the_cqmr_while_a_newcomer_onboards(
         ivy = user_id_of(live.app, NEWCOMER)
         for key in ("eligibility", "onehealthport", "details", "team", "org_agreements", "mfa"):
             expect(ivy_page.locator(f"#status-{key}")).to_have_text("Completed")
-        sign_user_agreements(ivy_page)
+        sign_user_agreements_in(ivy_page, "Ivy Newcomer")
         assert scim_record(cqmr, ivy) is None
         ivy_account = provider.add_account(organization=ohp_org, name="Ivy Newcomer")
         expect(ivy_page.locator("#status-ohp_account")).to_have_text("Not started")

@@ -1,7 +1,6 @@
 """One facts path (a bulk of one equals one of many), and the progress projection: kept exact
 at every commit, verified and rebuilt by `flask progress`."""
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
@@ -26,7 +25,7 @@ from .agreement_helpers import complete_organization, load_agreements, publish_n
 from .builders import add_member, enroll_mfa, sign_user_agreements
 from .helpers import task_status
 from .operator_support import FULL_DETAILS, make_org
-from .team_support import admin_with_org, invite, signed_in
+from .team_support import admin_with_org, invite, signed_in, team_readiness
 
 
 def build_world(app) -> list[int]:
@@ -145,24 +144,13 @@ def test_a_new_agreement_version_reopens_everyones_task_in_the_lists(app):
     complete_organization(app, org_id, ada)
     add_member(app, org_id, email="max@willow.example.org", roles=("viewer",), agreements=True, linked=True)
     admin = signed_in(app, "ada@willow.example.org")
-    assert readiness(admin) == {"ada@willow.example.org": "Ready", "max@willow.example.org": "Ready"}
+    assert team_readiness(admin) == {"ada@willow.example.org": "Ready", "max@willow.example.org": "Ready"}
     publish_new_version(app, "aua")
-    assert readiness(admin) == {
+    assert team_readiness(admin) == {
         "ada@willow.example.org": "Not ready yet",
         "max@willow.example.org": "Not ready yet",
     }
     assert task_status(admin.get("/tasks"), "user_agreements") == "Not started"
-
-
-def readiness(client) -> dict[str, str]:
-    """Each member's readiness as the team page shows it."""
-    html = client.get("/team").get_data(as_text=True)
-    rows = re.findall(
-        r'<tr data-email="([^"]+)">.*?<td [^>]*data-label="Status">\s*<span class="usa-tag [^"]*">([^<]+)</span>',
-        html,
-        re.S,
-    )
-    return dict(rows)
 
 
 def test_bulk_statements_on_fact_rows_reach_the_projection(app):

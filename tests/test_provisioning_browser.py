@@ -11,9 +11,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from .browser import start_live_server
+from .browser import start_with_provider
 from .helpers import PASSWORD, free_port, stored_secret, totp_now
-from .idp import Idp
 from .local_cqmr import LocalCqmr
 from .provisioning_support import cqmr_user, membership_of, ready_organization, state_of
 
@@ -86,25 +85,8 @@ def test_two_people_finish_go_to_the_cqmr_and_a_deactivated_one_is_refused(
 ):
     cqmr = LocalCqmr(tmp_path / "cqmr", port=free_port())
     cqmr_url = f"http://127.0.0.1:{cqmr.port}"
-    idp_port = free_port()
-    provider = Idp(tmp_path / "idp", redirect_uris=[], env=cqmr.idp_env())
-    issuer = f"http://127.0.0.1:{idp_port}"
-    live = start_live_server(
-        app_factory,
-        tmp_path,
-        {
-            "OIDC_ISSUER": issuer,
-            "OIDC_CLIENT_ID": provider.client_id,
-            "OIDC_CLIENT_SECRET": provider.client_secret,
-            "CQMR_INITIATE_LOGIN_URI": f"{cqmr_url}/login",
-            "CQMR_TARGET_LINK_URI": f"{cqmr_url}/",
-            "CQMR_SCIM_URL": f"{cqmr_url}/scim/v2",
-            "CQMR_SCIM_TOKEN": cqmr.token,
-        },
-    )
-    provider.redirect_uris = [live("/sso/callback")]
-    provider.start(port=idp_port)
-    cqmr.start(provider)
+    live, provider = start_with_provider(app_factory, tmp_path, cqmr=cqmr)
+    issuer = live.app.config["OIDC_ISSUER"]
     other = chromium.new_context(viewport={"width": 1280, "height": 1000})
     try:
         ohp_org = provider.add_organization(name="Willamette Valley Clinic")

@@ -14,22 +14,11 @@ from cqmr_wizard.tasks.definitions import TASKS
 from .agreement_helpers import complete_organization, publish_new_version
 from .builders import add_member
 from .operator_support import operator_client, post_with_token
-from .team_support import admin_with_org, invite, signed_in, user_id_of
+from .team_support import admin_with_org, invite, signed_in, team_readiness, user_id_of
 
 GATE = "/go-to-cqmr"
 ADMIN = "ada@willow.example.org"
 MEMBERS = (ADMIN, "max@willow.example.org", "mia@willow.example.org")
-
-
-def team_readiness(client) -> dict[str, str]:
-    """Each member's Status as the team page shows it."""
-    html = client.get("/team").get_data(as_text=True)
-    rows = re.findall(
-        r'<tr data-email="([^"]+)">.*?<td [^>]*data-label="Status">\s*<span class="usa-tag [^"]*">([^<]+)</span>',
-        html,
-        re.S,
-    )
-    return dict(rows)
 
 
 def operator_readiness(operator, org_id: int) -> list[str]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .browser import start_live_server
-from .helpers import PASSWORD, free_port, stored_secret, totp_now
-from .idp import Idp
+from .browser import start_with_provider
+from .helpers import PASSWORD, stored_secret, totp_now
 from .team_support import admin_with_org
 
 pytestmark = pytest.mark.browser
@@ -18,22 +17,8 @@ ADMIN = "admin@alpha.example.org"
 
 
 def test_connect_onehealthport_in_a_browser(app_factory, page, tmp_path):
-    # The provider must know the wizard's callback and the wizard the provider's issuer, so the
-    # provider's port is chosen first and it starts once the live server's address is known.
-    idp_port = free_port()
-    provider = Idp(tmp_path / "idp", redirect_uris=[])
-    issuer = f"http://127.0.0.1:{idp_port}"
-    live = start_live_server(
-        app_factory,
-        tmp_path,
-        {
-            "OIDC_ISSUER": issuer,
-            "OIDC_CLIENT_ID": provider.client_id,
-            "OIDC_CLIENT_SECRET": provider.client_secret,
-        },
-    )
-    provider.redirect_uris = [live("/sso/callback")]
-    provider.start(port=idp_port)
+    live, provider = start_with_provider(app_factory, tmp_path)
+    issuer = live.app.config["OIDC_ISSUER"]
     try:
         account = provider.add_account(
             organization=provider.add_organization(name="Alpha Clinic OHP"), name="Alice Admin"

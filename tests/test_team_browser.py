@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .agreement_helpers import complete_organization, load_agreements
-from .browser import choose
+from .browser import choose, sign_user_agreements_in
 from .builders import link_onehealthport
 from .helpers import PASSWORD, link_from, stored_secret, totp_now
 from .team_support import admin_with_org, user_id_of
@@ -89,21 +89,7 @@ def test_invited_person_joins_sets_up_mfa_and_is_ready(live_server, page, chromi
         page.reload()  # a member now, but not ready until her own agreements are signed
         expect(page.locator(f'tr[data-email="{INVITEE}"] .cqmr-readiness')).to_have_text("Not ready yet")
 
-        # Her own agreements: consent once, then read and click-sign each.
-        bea.get_by_role("link", name="Sign your user agreements").click()
-        for _ in range(2):
-            bea.get_by_role("link", name=re.compile("^Read and sign")).first.click()
-            bea.wait_for_url(re.compile(r"/agreements/(consent|yours/[a-z-]+)"))
-            if "/agreements/consent" in bea.url:
-                bea.locator('label[for="consent"]').click()
-                bea.get_by_role("button", name="Continue").click()
-            bea.get_by_role("button", name="I have read it: continue to sign").click()
-            bea.locator("#full_name").fill("Bea Builder")
-            bea.locator('label[for="agree"]').click()
-            bea.get_by_role("button", name="Sign the agreement").click()
-            bea.get_by_role("link", name="Continue").click()
-        bea.get_by_role("link", name="Your tasks").first.click()
-        expect(bea.locator("#status-user_agreements")).to_have_text("Completed")
+        sign_user_agreements_in(bea, "Bea Builder")
     finally:
         context.close()
 
