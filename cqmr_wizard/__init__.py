@@ -81,8 +81,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_commit_pipeline(app: Flask) -> None:
-    """What every commit does, in this order: bring the progress projection up to date, bring
-    the CQMR's wanted state in line with it (may record audit events), chain the audit events,
+    """What every commit does, in this order: bring the progress projection up to date, record
+    the organizations that went live, bring the CQMR's wanted state in line with it (each stage
+    so far may record audit events), chain the audit events,
     then move the activity times those events changed; after the commit, write the audit
     checkpoint, then deliver the outbox messages the transaction wrote."""
     from . import audit, commit_pipeline
@@ -91,6 +92,7 @@ def register_commit_pipeline(app: Flask) -> None:
     from .outbox.dispatch import deliver_committed
     from .outbox.dispatch import install_bookkeeping as note_outbox_rows
     from .provisioning.services import reconcile_at_commit
+    from .tasks.lifecycle import go_live
     from .tasks.projection import bring_up_to_date, install_tracking
 
     install_guard()  # audit rows are append-only: in the ORM, and by PostgreSQL triggers
@@ -100,6 +102,7 @@ def register_commit_pipeline(app: Flask) -> None:
     pipeline = CommitPipeline(
         before=(
             Stage("projection", bring_up_to_date),
+            Stage("going live", go_live),
             Stage("provisioning", reconcile_at_commit),
             Stage("audit chain", audit.append_pending),
             Stage("activity times", bring_up_to_date),

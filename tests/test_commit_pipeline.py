@@ -19,6 +19,7 @@ from .builders import make_user
 def test_the_stages_run_in_the_order_create_app_states(app):
     assert pipeline_of(app).names() == [
         "projection",
+        "going live",
         "provisioning",
         "audit chain",
         "activity times",

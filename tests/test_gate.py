@@ -8,10 +8,10 @@ import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import update
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, MembershipRole, OidcIdentity, Organization
+from cqmr_wizard.models import OidcIdentity, Organization
 from cqmr_wizard.models.base import utcnow
 from cqmr_wizard.tasks import TASKS
 
@@ -155,18 +155,15 @@ def test_the_gate_opens_when_everything_is_done(app):
 
 
 def test_the_gate_reads_the_database_at_the_moment_of_the_request(app):
+    """A condition a live organization must keep (its OneHealthPort link) taken away in the
+    database: the very next request is refused."""
     client, user_id, org_id = build(app)
     assert client.get(GATE).status_code == 200
     with app.app_context():
-        membership_id = db.session.scalar(select(Membership.id).where(Membership.user_id == user_id))
-        db.session.execute(
-            delete(MembershipRole).where(
-                MembershipRole.membership_id == membership_id, MembershipRole.role == "signer"
-            )
-        )
+        db.session.execute(update(Organization).where(Organization.id == org_id).values(ohp_org_id=None))
         db.session.commit()
     response = forge(client, GATE, {}, page="/tasks")
-    assert response.status_code == 403 and "team" in missing_rows(response)
+    assert response.status_code == 403 and "onehealthport" in missing_rows(response)
     assert audit_events(app, "gate.redirected") == []
 
 

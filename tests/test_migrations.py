@@ -73,3 +73,36 @@ def test_migrations_downgrade_to_an_empty_database(migrated_app):
         downgrade(revision="base")
         tables = set(inspect(db.engine).get_table_names())
     assert tables <= {"alembic_version"}
+
+
+def test_organizations_whose_members_are_all_ready_are_live_after_the_upgrade(migrated_app):
+    """Revision h21l1ve00001 on a database of before: an organization done with its own tasks and
+    with every member ready is live from the upgrade; one with a member still to go is not."""
+    with migrated_app.app_context():
+        downgrade(revision="g20r34dy0001")
+        with db.engine.begin() as conn:
+            for org_id, ready in ((1, 2), (2, 1)):
+                conn.execute(
+                    text(
+                        "INSERT INTO organization (id, eligibility, created_at, updated_at) "
+                        "VALUES (:id, 'covered_entity', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": org_id},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO organization_progress (organization_id, overall, gate_open, members, "
+                        "members_ready, admins, signers, pending_invitations, started_at, last_activity_at) "
+                        "VALUES (:id, 'COMPLETED', true, 2, :ready, 1, 1, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": org_id, "ready": ready},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            live = dict(conn.execute(text("SELECT id, went_live_at IS NOT NULL FROM organization")).all())
+            projected = dict(
+                conn.execute(
+                    text("SELECT organization_id, went_live_at IS NOT NULL FROM organization_progress")
+                ).all()
+            )
+    assert live == projected == {1: True, 2: False}

@@ -11,7 +11,7 @@ from cqmr_wizard.extensions import db
 from cqmr_wizard.models import Membership
 from cqmr_wizard.tasks.definitions import TASKS
 
-from .agreement_helpers import complete_organization
+from .agreement_helpers import complete_organization, publish_new_version
 from .builders import add_member
 from .operator_support import operator_client, post_with_token
 from .team_support import admin_with_org, invite, signed_in, user_id_of
@@ -84,18 +84,27 @@ def test_suspending_an_organization_makes_its_members_not_ready_everywhere_at_on
     assert all(client.get(GATE).status_code == 200 for client in clients.values())
 
 
-def test_an_organization_task_reopening_makes_its_members_not_ready(app):
-    """An open invitation re-opens the organization's team task: the gate lets nobody in."""
+def test_a_condition_a_live_organization_must_keep_makes_its_members_not_ready(app):
+    """An open invitation changes nobody's readiness in a live organization; a new version of an
+    organization agreement (which must stay in force) makes every member not ready at once."""
     org_id, clients = ready_organization(app)
     operator = operator_client(app)
     assert invite(clients[ADMIN], "Ivy Invited", "ivy@willow.example.org").status_code == 302
+    assert team_readiness(clients[ADMIN]) == {
+        **dict.fromkeys(MEMBERS, "Ready"),
+        "ivy@willow.example.org": "Invited",
+    }
+    assert dashboard_members_ready(operator, org_id) == "3 of 3"
+    assert clients["max@willow.example.org"].get(GATE).status_code == 200
+
+    publish_new_version(app, "opa")
     assert team_readiness(clients[ADMIN]) == {
         **dict.fromkeys(MEMBERS, "Not ready yet"),
         "ivy@willow.example.org": "Invited",
     }
     assert dashboard_members_ready(operator, org_id) == "0 of 3"
     refused = clients["max@willow.example.org"].get(GATE)
-    assert refused.status_code == 403 and missing_keys(refused) == {"team"}
+    assert refused.status_code == 403 and missing_keys(refused) == {"org_agreements"}
 
 
 def test_a_member_whose_last_role_is_removed_is_not_ready(app):

@@ -51,6 +51,7 @@ class AuditEventType(StrEnum):
     ORGANIZATION_CREATED = "organization.created", "Organization registration started"
     ORGANIZATION_DRAFT_SET_ASIDE = "organization.draft_set_aside", "Unfinished organization set aside"
     ORGANIZATION_OHP_CONNECTED = "organization.ohp_connected", "Organization linked to OneHealthPort"
+    ORGANIZATION_WENT_LIVE = "organization.went_live", "Organization went live (onboarding finished)"
     ORGANIZATION_OHP_ALREADY_REGISTERED = (
         "organization.ohp_already_registered",
         "OneHealthPort organization already registered",

@@ -14,7 +14,8 @@ from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
 from ..tasks import Facts, load_facts
-from ..tasks.gate_rule import DEACTIVATED, EMAIL, ROLE, SUSPENDED, Blocker, gate_blockers
+from ..tasks.gate_rule import DEACTIVATED, EMAIL, OFFBOARDED, ROLE, SUSPENDED, Blocker, gate_blockers
+from ..template_filters import when_text
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,26 @@ def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTa
             who = f"You, as {task.done_by}"
         else:
             who = task.done_by[0].upper() + task.done_by[1:]
-        return MissingTask(task.key, task.title, blocker.state.status.value, who)
+        title = task.title
+        if task.key == "org_agreements" and facts.organization is not None and not facts.organization.signers:
+            # The signer who signed before may have left: the signatures stand, a new one signs.
+            title = f"{title}: first, an administrator names an authorized signer (your organization has none)"
+        return MissingTask(task.key, title, blocker.state.status.value, who)
     if blocker.key == SUSPENDED:
         reason = membership.organization.suspension_reason or "no reason recorded"
         return MissingTask(
             SUSPENDED,
             f"Your organization is suspended by the registry ({reason})",
             "Suspended",
+            "The CQMR program team",
+        )
+    if blocker.key == OFFBOARDED:
+        org = membership.organization
+        reason = org.offboarding_reason or "no reason recorded"
+        return MissingTask(
+            OFFBOARDED,
+            f"Your organization's participation in the CQMR ended on {when_text(org.offboarded_at)} ({reason})",
+            "Ended",
             "The CQMR program team",
         )
     return MissingTask(blocker.key, *RULES[blocker.key])

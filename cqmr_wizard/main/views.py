@@ -13,7 +13,8 @@ from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
 from ..tasks.engine import TaskState, missing_required
-from ..tasks.task_list import projected_states
+from ..tasks.gate_rule import asked
+from ..tasks.task_list import projected_states, team_notes
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -54,15 +55,22 @@ def tasks():
         return redirect(url_for("operators.dashboard"))
     states = sorted(projected_states(current_user, g.membership), key=_display_position)
     required = [s for s in states if s.task.required]
+    membership = g.membership
+    live = membership is not None and membership.organization.went_live_at is not None
+    admin = membership is not None and membership.has_role("admin")
     return render_template(
         "main/tasks.html",
         states=states,
         # The one task to do next: the first required one this person can work on.
         next_state=next((s for s in required if s.can_act and not s.completed), None),
         completed=sum(1 for s in required if s.completed),
-        missing=missing_required(states),
+        # What the gate asks for in the organization's phase: a live one is not asked its
+        # onboarding tasks again (tasks/gate_rule.py).
+        missing=[s for s in missing_required(states) if asked(s.task, live)],
         total=len(required),
-        membership=g.membership,
+        membership=membership,
+        live=live,
+        team=team_notes(membership.organization_id) if admin else None,
         form=ConfirmForm(),
     )
 

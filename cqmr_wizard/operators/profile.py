@@ -116,7 +116,7 @@ def load_profile(org_id: int) -> Profile | None:
     return Profile(
         org,
         states,
-        overall_status(states),
+        overall_status(states, org.went_live_at is not None),
         members,
         invitations,
         signatures,

@@ -23,11 +23,13 @@ def details_progress(facts: Facts) -> Status:
 
 
 def team_progress(facts: Facts) -> Status:
-    """Completed when someone administers and someone signs, and no invitation is open."""
+    """Completed when someone administers and someone signs, and no invitation is open; once the
+    organization is live its team was formed: newcomers invited and people leaving are the team
+    page's news, not onboarding left undone."""
     org = facts.organization
     if org is None:
         return Status.NOT_STARTED
-    if org.admins and org.signers and not org.pending_invitations:
+    if org.live or (org.admins and org.signers and not org.pending_invitations):
         return Status.COMPLETED
     if org.invitations or org.members > 1:
         return Status.IN_PROGRESS

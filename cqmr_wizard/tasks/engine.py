@@ -30,6 +30,11 @@ class OrganizationFacts:
     pending_invitations: int = 0
     # Suspended by a registry operator: the gate to the CQMR stays shut.
     suspended: bool = False
+    # Went live (every required organization task was once completed): from then on the gate
+    # asks only what a live organization must keep true (tasks/gate_rule.py).
+    live: bool = False
+    # Its participation was ended by the registry (offboarded): the gate stays shut.
+    offboarded: bool = False
     # Training materials published, and how many of them a member they are meant for reviewed.
     training_items: int = 0
     training_reviewed: int = 0

@@ -26,7 +26,7 @@ from ..models.base import utcnow
 from .definitions import TASKS
 from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
 from .facts import organizations_facts, people_facts
-from .gate_rule import gate_ready, organization_blockers
+from .gate_rule import asked, gate_ready, organization_blockers
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -54,9 +54,10 @@ class Expected:
     statuses: dict[str, str] = field(default_factory=dict)
 
 
-def overall_status(states: Sequence[TaskState]) -> Status:
-    """Completed when no required task is missing; not started when nothing is under way."""
-    if not missing_required(states):
+def overall_status(states: Sequence[TaskState], live: bool = False) -> Status:
+    """Completed when no required task the organization's phase asks for is missing (a live
+    organization is no longer asked its onboarding tasks); not started when nothing is under way."""
+    if not [s for s in missing_required(states) if asked(s.task, live)]:
         return Status.COMPLETED
     if all(s.status in (Status.NOT_STARTED, Status.CANNOT_START) for s in states):
         return Status.NOT_STARTED
@@ -147,7 +148,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
         row = {
             "organization_id": org.id,
             "sort_name": org.legal_name.lower() if org.legal_name else None,
-            "overall": overall_status(states).name,
+            "overall": overall_status(states, facts[org.id].live).name,
             "gate_open": not organization_blockers(facts[org.id]),
             "members": facts[org.id].members,
             "members_ready": ready.get(org.id, 0),
@@ -157,6 +158,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "started_at": org.created_at,
             "last_activity_at": activity.get(org.id) or org.updated_at,
             "completed_at": completed.get(org.id),
+            "went_live_at": org.went_live_at,
             "refresh_due_at": expiring.get(org.id),
         }
         expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})

@@ -27,6 +27,8 @@ def organization_facts(org: Organization) -> OrganizationFacts:
         details_confirmed=org.details_confirmed_at is not None,
         ohp_org_id=org.ohp_org_id,
         suspended=org.suspended_at is not None,
+        live=org.went_live_at is not None,
+        offboarded=org.offboarded_at is not None,
     )
 
 

@@ -1,19 +1,50 @@
 """The gate's rule, the one meaning of "ready": what keeps a member out of the CQMR, from facts
 alone. The gate words it (gate/services.py), provisioning asks it for many members at once, and
 the progress projection stores its answer as each member's `ready`, so the three cannot disagree.
-A rule about who may enter is added here and nowhere else."""
+A rule about who may enter is added here and nowhere else.
+
+An organization onboards until every required organization task is first completed; then it is
+live (`Organization.went_live_at`), and `ORGANIZATION_RULE` says which of its own conditions
+still close the gate: onboarding happens once, while what a live organization must keep true is
+asked for as long as it takes part. A member's own conditions (an active account, a verified
+email, their own required tasks, a role) are asked of everyone, always."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .definitions import TASKS
-from .engine import Facts, OrganizationFacts, TaskState, missing_required, task_statuses
+from .engine import Facts, OrganizationFacts, TaskDefinition, TaskState, missing_required, task_statuses
 
 DEACTIVATED = "deactivated"
 EMAIL = "email"
 SUSPENDED = "suspended"
+OFFBOARDED = "offboarded"
 ROLE = "role"
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Whether a condition closes the gate while the organization onboards, and once it is live."""
+
+    onboarding: bool
+    live: bool
+
+    def closes(self, live: bool) -> bool:
+        return self.live if live else self.onboarding
+
+
+# Every condition of the organization's own: its state, and each required organization task
+# (tests/test_gate_rule.py fails when a required organization task is missing here).
+ORGANIZATION_RULE: dict[str, Phases] = {
+    SUSPENDED: Phases(onboarding=True, live=True),
+    OFFBOARDED: Phases(onboarding=True, live=True),
+    "eligibility": Phases(onboarding=True, live=False),
+    "onehealthport": Phases(onboarding=True, live=True),  # its OneHealthPort link stays in place
+    "details": Phases(onboarding=True, live=False),
+    "team": Phases(onboarding=True, live=False),  # an open invitation, a signer being named
+    "org_agreements": Phases(onboarding=True, live=True),  # the agreements stay in force
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +55,12 @@ class Blocker:
     state: TaskState | None = None  # the task's state, for a task
 
 
+def asked(task: TaskDefinition, live: bool) -> bool:
+    """Whether the gate asks for this task in the organization's phase (onboarding or live);
+    an optional task never holds anyone up, whatever the phase."""
+    return task.scope != "organization" or not task.required or ORGANIZATION_RULE[task.key].closes(live)
+
+
 def gate_blockers(facts: Facts, *, has_role: bool, deactivated: bool) -> list[Blocker]:
     """What keeps this person out of the CQMR, in the order the gate names it; none: ready."""
     blockers = []
@@ -31,9 +68,16 @@ def gate_blockers(facts: Facts, *, has_role: bool, deactivated: bool) -> list[Bl
         blockers.append(Blocker(DEACTIVATED))
     if not facts.email_verified:
         blockers.append(Blocker(EMAIL))
-    if facts.organization is not None and facts.organization.suspended:
-        blockers.append(Blocker(SUSPENDED))
-    blockers.extend(Blocker(s.task.key, s) for s in missing_required(task_statuses(facts, TASKS)))
+    org = facts.organization
+    live = org is not None and org.live
+    if org is not None:
+        for key, holds in ((SUSPENDED, org.suspended), (OFFBOARDED, org.offboarded)):
+            if holds and ORGANIZATION_RULE[key].closes(live):
+                blockers.append(Blocker(key))
+    # A task the phase does not ask about counts as met for the tasks that depend on it.
+    tasks = [task for task in TASKS if asked(task, live)]
+    met = [task.key for task in TASKS if not asked(task, live)]
+    blockers.extend(Blocker(s.task.key, s) for s in missing_required(task_statuses(facts, tasks, met)))
     if not has_role:
         # The CQMR grants access by role: someone whose last role was taken away has none.
         blockers.append(Blocker(ROLE))

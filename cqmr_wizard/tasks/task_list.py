@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import CompoundSelect, bindparam, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, or_, select, union_all
 
 from ..extensions import db
 from ..models import Membership, User
@@ -34,6 +35,29 @@ def _statuses_statement() -> CompoundSelect:
             MemberTaskStatus.user_id == bindparam("user_id")
         ),
     )
+
+
+@cache
+def _team_statement() -> Select:
+    """Built once: an administrator's task list reads it."""
+    return select(OrganizationProgress.pending_invitations, OrganizationProgress.signers).where(
+        OrganizationProgress.organization_id == bindparam("organization_id")
+    )
+
+
+@dataclass(frozen=True)
+class TeamNotes:
+    """What an administrator's task list says of the team besides its task: invitations
+    waiting (information, never an unfinished task of a live organization) and signers named."""
+
+    invitations_waiting: int = 0
+    signers: int = 0
+
+
+def team_notes(organization_id: int) -> TeamNotes:
+    """The team's notes for the task list, from the projection (one statement)."""
+    row = db.session.execute(_team_statement(), {"organization_id": organization_id}).first()
+    return TeamNotes(*row) if row is not None else TeamNotes()
 
 
 def projected_states(user: User, membership: Membership | None) -> list[TaskState]:
