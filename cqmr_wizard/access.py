@@ -32,9 +32,12 @@ class Access(enum.Enum):
 
 
 # What decide() answers: let in; refuse (403) because the page is not for this person, because
-# they lack the page's role, or because they are an operator; or send them to sign in, to the
-# second factor, to the task list.
-Verdict = Literal["allow", "refuse", "lacks_role", "operator", "sign_in", "second_factor", "tasks"]
+# they lack the page's role, or because they are an operator; refuse (403) because their
+# organization no longer takes part (one page everywhere, which says why and whom to call); or
+# send them to sign in, to the second factor, to the task list.
+Verdict = Literal[
+    "allow", "refuse", "lacks_role", "operator", "offboarded", "sign_in", "second_factor", "tasks"
+]
 REFUSALS = ("refuse", "lacks_role", "operator")
 ROLE_NEEDED = {
     Access.MEMBER: None,
@@ -45,9 +48,14 @@ ROLE_NEEDED = {
 
 
 def decide(
-    level: Access | None, auth: str | None, is_operator: bool, roles: frozenset[str] | None
+    level: Access | None,
+    auth: str | None,
+    is_operator: bool,
+    roles: frozenset[str] | None,
+    offboarded: bool = False,
 ) -> Verdict:
-    """The policy. `auth` is None, "password" or "full"; `roles` is None without a membership."""
+    """The policy. `auth` is None, "password" or "full"; `roles` is None without a membership;
+    `offboarded`: the membership's organization no longer takes part in the CQMR."""
     if level is None:
         return "refuse"
     if level is Access.PUBLIC:
@@ -57,7 +65,9 @@ def decide(
     if auth is None:
         return "allow" if level is Access.INVITEE else "sign_in"
     if level is Access.SIGNED_IN:
-        return "allow"
+        return "allow"  # signing out stays open to everyone signed in
+    if offboarded and roles is not None:
+        return "offboarded"
     if auth != "full":
         return "second_factor"
     if level is Access.OPERATOR:
@@ -118,4 +128,5 @@ def request_verdict() -> Verdict:
     g.membership = membership_of(user) if user.is_authenticated else None
     roles = frozenset(g.membership.roles) if g.membership is not None else None
     operator = getattr(current_user, "is_operator", False)
-    return decide(view_access(request.endpoint), session_auth(), operator, roles)
+    offboarded = g.membership is not None and g.membership.organization.offboarded_at is not None
+    return decide(view_access(request.endpoint), session_auth(), operator, roles, offboarded)

@@ -3,11 +3,12 @@ registers, above the features (it sends a half-signed-in person to the second fa
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
 
 from .access import REFUSALS, AccessRefused, request_verdict, view_access
 from .mfa.services import second_factor_url
 from .security import safe_next_path
+from .views import offboarded_page
 
 
 def enforce_access() -> object | None:
@@ -17,6 +18,9 @@ def enforce_access() -> object | None:
         return None  # routing failed; Flask answers 404/405
     if verdict in REFUSALS:
         raise AccessRefused(view_access(request.endpoint), verdict)
+    if verdict == "offboarded":
+        # One page on every route (no blueprint words it otherwise), answered here.
+        return offboarded_page(g.membership.organization)
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
     if verdict == "second_factor":

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Response, render_template
 from flask_wtf import FlaskForm
 
+from .models import Organization
 from .refusals import Refusal
 
 
@@ -54,3 +55,9 @@ def pdf_download(data: bytes, filename: str) -> Response:
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def offboarded_page(organization: Organization) -> tuple[str, int]:
+    """The 403 a member of an organization that no longer takes part in the CQMR gets, at
+    sign-in and on every page: since when, the operator's reason, and whom to call."""
+    return render_template("errors/offboarded.html", org=organization), 403

@@ -22,6 +22,9 @@ OPERATOR_GETS = [
     "/operator/organizations/{org}/signatures/1/certificate.pdf",
     "/operator/organizations/{org}/uploads/1.pdf",
     "/operator/organizations/{org}/uploads/1/reject",
+    "/operator/organizations/{org}/offboard",
+    "/operator/organizations/{org}/reinstate",
+    "/operator/organizations/{org}/offboarding-request/decline",
     "/operator/audit",
     "/operator/audit.csv",
     "/operator/outbox",
@@ -31,6 +34,9 @@ OPERATOR_GETS = [
 OPERATOR_POSTS = [
     "/operator/organizations/{org}/suspend",
     "/operator/organizations/{org}/reactivate",
+    "/operator/organizations/{org}/offboard",
+    "/operator/organizations/{org}/reinstate",
+    "/operator/organizations/{org}/offboarding-request/decline",
     "/operator/organizations/{org}/members/{user}/reset-second-factor",
     "/operator/organizations/{org}/members/{user}/provisioning/retry",
     "/operator/organizations/{org}/uploads/1/verify",
@@ -96,7 +102,7 @@ def test_members_and_administrators_are_refused(app, world):
             assert response.status_code == 403, url
     with app.app_context():
         org = db.session.get(Organization, org_id)
-        assert org.suspended_at is None
+        assert org.suspended_at is None and org.offboarded_at is None
         events = db.session.scalars(select(AuditEvent.event_type)).all()
         assert not [e for e in events if e.startswith(("operator.", "training.", "mfa.reset"))]
 

@@ -56,6 +56,14 @@ class AuditEventType(StrEnum):
         "organization.ohp_already_registered",
         "OneHealthPort organization already registered",
     )
+    ORGANIZATION_OFFBOARDING_REQUESTED = (
+        "organization.offboarding_requested",
+        "Administrator asked to end the organization's participation",
+    )
+    ORGANIZATION_OFFBOARDING_WITHDRAWN = (
+        "organization.offboarding_withdrawn",
+        "Administrator withdrew the request to end the organization's participation",
+    )
     ONBOARDING_ANSWER_SAVED = "onboarding.answer_saved", "Organization answer saved"
     ONBOARDING_DETAILS_CONFIRMED = "onboarding.details_confirmed", "Organization details confirmed"
 
@@ -113,6 +121,18 @@ class AuditEventType(StrEnum):
     OPERATOR_UPLOAD_DOWNLOADED = "operator.upload_downloaded", "Paper copy downloaded by an operator"
     OPERATOR_ORGANIZATION_SUSPENDED = "operator.organization_suspended", "Organization suspended"
     OPERATOR_ORGANIZATION_REACTIVATED = "operator.organization_reactivated", "Organization reactivated"
+    OPERATOR_ORGANIZATION_OFFBOARDED = (
+        "operator.organization_offboarded",
+        "Organization's participation ended (offboarded)",
+    )
+    OPERATOR_ORGANIZATION_REINSTATED = (
+        "operator.organization_reinstated",
+        "Organization's participation reinstated",
+    )
+    OPERATOR_OFFBOARDING_DECLINED = (
+        "operator.offboarding_declined",
+        "Request to end the organization's participation declined",
+    )
     OUTBOX_RETRIED = "outbox.retried", "Undelivered messages sent again by an operator"
 
     # Provisioning into the CQMR

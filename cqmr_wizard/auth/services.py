@@ -12,8 +12,9 @@ from sqlalchemy import func, select, update
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
+from ..identity import membership_of
 from ..mail import external_url, send_mail
-from ..models import User
+from ..models import Organization, User
 from ..models.base import utcnow
 from ..refusals import Refusal
 from . import throttle, tokens, unlock
@@ -173,9 +174,38 @@ def _count_failure(user: User) -> bool:
     return locked
 
 
+class OrganizationOffboarded(Refusal):
+    """Sign-in refused: the person's organization no longer takes part in the CQMR."""
+
+    status = 403
+
+    def __init__(self, organization: Organization) -> None:
+        super().__init__(f"{organization.legal_name or 'Your organization'} no longer takes part in the CQMR")
+        self.organization = organization
+
+
+def refuse_if_offboarded(user: User, method: str) -> None:
+    """Raise OrganizationOffboarded (audited) when the person's organization was offboarded:
+    only someone who has given their first factor learns it."""
+    membership = membership_of(user)
+    if membership is None or membership.organization.offboarded_at is None:
+        return
+    audit.record(
+        AuditEventType.AUTH_SIGN_IN_FAILED,
+        actor_id=user.id,
+        subject_user_id=user.id,
+        organization_id=membership.organization_id,
+        details={"reason": "offboarded", "method": method},
+    )
+    db.session.commit()
+    raise OrganizationOffboarded(membership.organization)
+
+
 def start_session(user: User, method: str) -> None:
     """Sign the user in with a fresh session id after the first factor; the second factor
-    (mfa.challenge, or enrollment) raises the session to "full"."""
+    (mfa.challenge, or enrollment) raises the session to "full". Raise OrganizationOffboarded,
+    signing nobody in, for a member of an organization that no longer takes part."""
+    refuse_if_offboarded(user, method)
     session.clear()
     session.rotate()
     login_user(user)

@@ -13,7 +13,7 @@ from ..access import Access, allow
 from ..extensions import per_source
 from ..models.base import utcnow
 from ..security import safe_next_path
-from ..views import accepted, add_error, render_form
+from ..views import accepted, add_error, offboarded_page, render_form
 from . import bp, services, throttle, tokens, unlock
 from .forms import ConfirmForm, EmailOnlyForm, NewPasswordForm, SignInForm, SignUpForm
 
@@ -99,7 +99,10 @@ def sign_in():
             add_error(form, refusal.field, refusal.message)
             unverified = refusal.unverified
         else:
-            services.start_session(user, "password")
+            try:
+                services.start_session(user, "password")
+            except services.OrganizationOffboarded as offboarded:
+                return offboarded_page(offboarded.organization)
             return redirect(next_path or url_for("main.tasks"))
     status = 400 if form.errors or form.form_errors else 200
     return sign_in_page(form, next_path, unverified), status

@@ -25,6 +25,7 @@ def filters_from(form: DashboardForm) -> Filters:
         task=form.task.data or "",
         status=form.status.data or "",
         stalled_days=form.stalled.data,
+        participation=form.participation.data or "",
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         page=form.page.data or 1,

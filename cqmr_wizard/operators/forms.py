@@ -13,7 +13,7 @@ from wtforms.widgets import Select
 
 from ..forms import BaseForm, NumberBetween, NumberOrText
 from ..tasks import Status
-from .listing import ORGANIZATION_TASKS, OVERALL, SORTS
+from .listing import OFFBOARDING_REQUESTED, ORGANIZATION_TASKS, OVERALL, PARTICIPATION_ENDED, SORTS
 
 
 class SearchForm(BaseForm):
@@ -33,6 +33,15 @@ class DashboardForm(SearchForm):
     )
     status = SelectField(
         "Status", choices=[("", "Any status")] + [(s.name, s.value) for s in Status], default=""
+    )
+    participation = SelectField(
+        "Participation",
+        choices=[
+            ("", "Any"),
+            (OFFBOARDING_REQUESTED, "Offboarding requested"),
+            (PARTICIPATION_ENDED, "Participation ended"),
+        ],
+        default="",
     )
     stalled = IntegerField(
         "Stalled for more than (days)",
@@ -123,4 +132,39 @@ class RejectUploadForm(BaseForm):
             Length(max=2000, message="The reason must be 2000 characters or fewer"),
         ],
         description="The signer receives this reason by email, so say what they need to fix.",
+    )
+
+
+def _reason_field(label: str, missing: str, description: str) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[
+            DataRequired(message=missing),
+            Length(max=500, message="The reason must be 500 characters or fewer"),
+        ],
+        description=description,
+    )
+
+
+class OffboardForm(BaseForm):
+    reason = _reason_field(
+        "Why does this organization's participation end?",
+        "Enter the reason the organization's participation ends",
+        "Its members see this reason, as you write it, when they try to sign in.",
+    )
+
+
+class ReinstateForm(BaseForm):
+    reason = _reason_field(
+        "Why does this organization take part again?",
+        "Enter the reason the organization takes part again",
+        "Kept in the audit trail.",
+    )
+
+
+class DeclineOffboardingForm(BaseForm):
+    reason = _reason_field(
+        "Why is the request declined?",
+        "Enter the reason the request is declined",
+        "The organization's administrators see this reason, as you write it.",
     )

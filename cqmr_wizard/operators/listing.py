@@ -25,6 +25,8 @@ from ..tasks.expected import ORGANIZATION_TASKS, organization_states, overall_st
 __all__ = ["ORGANIZATION_TASKS", "organization_states", "overall_status"]
 
 OVERALL = "all"  # the pseudo-task "every required task"
+PARTICIPATION_ENDED = "offboarded"
+OFFBOARDING_REQUESTED = "offboarding_requested"
 SORTS = {
     "name": "Name",
     "started": "Started",
@@ -42,6 +44,7 @@ class Filters:
     task: str = ""
     status: str = ""
     stalled_days: int | None = None
+    participation: str = ""  # "", PARTICIPATION_ENDED or OFFBOARDING_REQUESTED
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -57,6 +60,8 @@ class OrganizationSummary(NamedTuple):
     ohp_org_id: str | None
     suspended_at: datetime | None
     created_at: datetime
+    offboarded_at: datetime | None
+    offboarding_requested_at: datetime | None
 
 
 SUMMARY_COLUMNS = tuple(getattr(Organization, name) for name in OrganizationSummary._fields)
@@ -106,6 +111,7 @@ class Shape(NamedTuple):
     digits: bool
     stalled: bool
     status: str  # "", OVERALL or "task"
+    participation: str
     sort: str
     descending: bool
 
@@ -121,6 +127,7 @@ def _shape(filters: Filters) -> Shape:
         digits=len(_digits(filters)) >= 2,
         stalled=filters.stalled_days is not None,
         status=status,
+        participation=filters.participation,
         sort=filters.sort,
         descending=filters.descending,
     )
@@ -152,6 +159,12 @@ def _where(query: Select, shape: Shape) -> Select:
         query = query.where(
             OrganizationProgress.last_activity_at < STALLED_BEFORE,
             OrganizationProgress.overall != Status.COMPLETED.name,
+        )
+    if shape.participation == PARTICIPATION_ENDED:
+        query = query.where(Organization.offboarded_at.is_not(None))
+    elif shape.participation == OFFBOARDING_REQUESTED:
+        query = query.where(
+            Organization.offboarding_requested_at.is_not(None), Organization.offboarded_at.is_(None)
         )
     if shape.status == OVERALL:
         query = query.where(OrganizationProgress.overall == STATUS)
@@ -243,7 +256,7 @@ def _page_statement(shape: Shape) -> Select:
 @cache
 def _count_statement(shape: Shape) -> Select:
     query = select(func.count()).select_from(OrganizationProgress)
-    if shape.search:  # only a search reads the organization itself
+    if shape.search or shape.participation:  # only these read the organization itself
         query = query.join(Organization, Organization.id == OrganizationProgress.organization_id)
     return _where(query, shape)
 

@@ -17,7 +17,7 @@ from ..models import Membership, Organization
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
 from ..provisioning import services as provisioning
 from ..views import add_error, pdf_download
-from . import bp, services
+from . import bp, participation, services
 from .forms import SuspendForm
 from .profile import find_signature, load_profile
 
@@ -34,6 +34,8 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         suspend_form=suspend_form or SuspendForm(),
         reactivate_form=ConfirmForm(prefix="reactivate"),
         verify_form=ConfirmForm,
+        offboarding_requested=participation.request_pending(profile.organization),
+        participants=participation.people(profile.organization),
         provisioning=provisioning.states_with_people(org_id),
         scim_enabled=bool(current_app.config.get("CQMR_SCIM_URL")),
         roles=ROLES,

@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models.base import utcnow
 from ..refusals import Refusal
 from ..security import safe_next_path
-from ..views import add_error, refused, render_form
+from ..views import add_error, offboarded_page, refused, render_form
 from . import bp, joins, provider, services
 from .errors import SsoError
 from .forms import PasswordCheckForm, SignInStartForm
@@ -117,7 +117,10 @@ def callback():
 
 def _signed_in(flow: dict, verified: provider.VerifiedIdentity):
     user = services.user_for_sign_in(verified)
-    auth_services.start_session(user, "oidc")
+    try:
+        auth_services.start_session(user, "oidc")
+    except auth_services.OrganizationOffboarded as offboarded:
+        return offboarded_page(offboarded.organization)
     return redirect(safe_next_path(flow.get("next")) or url_for("main.tasks"))
 
 

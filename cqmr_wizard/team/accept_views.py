@@ -13,7 +13,7 @@ from ..errors import error_page
 from ..extensions import db, per_source
 from ..models import Invitation, Membership
 from ..models.organizations import ROLES
-from ..views import add_error, render_form
+from ..views import add_error, offboarded_page, render_form
 from . import acceptance, bp, invitations, services
 from .forms import AcceptAccountForm
 
@@ -70,6 +70,8 @@ def accept(token: str):
         invitation = acceptance.find_by_token(token)
     except invitations.InvitationError as error:
         return problem_page(error.reason)
+    if invitation.organization.offboarded_at is not None:
+        return offboarded_page(invitation.organization)  # nobody joins an organization that left
     if current_user.is_authenticated:
         return _accept_signed_in(invitation, g.membership)
     existing = find_user_by_email(invitation.email)

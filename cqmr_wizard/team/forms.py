@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import ValidationError
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import BaseForm, EmailAddress, Required, normalise_email
 from ..models.organizations import ROLES
@@ -109,4 +109,15 @@ class AcceptAccountForm(BaseForm):
         validators=[Required("Enter a password")],
         description="At least 12 characters. A few unrelated words make a strong password.",
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class OffboardingRequestForm(BaseForm):
+    reason = TextAreaField(
+        "Why should your organization's participation end?",
+        validators=[
+            DataRequired(message="Enter why your organization's participation should end"),
+            Length(max=500, message="The reason must be 500 characters or fewer"),
+        ],
+        description="A CQMR operator reads this before confirming.",
     )
