@@ -24,7 +24,15 @@ from ..extensions import db
 from ..models import AuditEvent, Invitation, Membership, Organization
 from ..models.base import utcnow
 from .definitions import TASKS
-from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
+from .engine import (
+    AgreementFact,
+    Facts,
+    OrganizationFacts,
+    Status,
+    TaskState,
+    missing_required,
+    task_statuses,
+)
 from .facts import organizations_facts, people_facts
 from .gate_rule import asked, gate_ready, organization_blockers
 
@@ -44,6 +52,19 @@ NOT_ACTIVITY = (
     AuditEventType.OPERATOR_ORGANIZATION_REACTIVATED,
 )
 CHUNK = 500
+
+
+def resign_by(agreements: Sequence[AgreementFact]) -> datetime | None:
+    """The earliest date by which a new version of these agreements must be signed, while one
+    signed before has not been signed again (before it: re-sign due; after it: overdue)."""
+    return min((a.sign_by for a in agreements if a.stale and a.sign_by is not None), default=None)
+
+
+def next_deadline(agreements: Sequence[AgreementFact], *others: datetime | None) -> datetime | None:
+    """When time alone next changes these facts: the earliest date to re-sign by still ahead
+    (an earlier signature stops counting then), or one of `others`."""
+    dates = [a.sign_by for a in agreements if a.resign_due and a.sign_by is not None]
+    return min([d for d in (*dates, *others) if d is not None], default=None)
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
             "sso_linked": facts.sso_linked,
             "deactivated": person.deactivated,
             "ready": gate_ready(facts, has_role=bool(person.roles), deactivated=person.deactivated),
+            "refresh_due_at": next_deadline(facts.user_agreements),
         }
         expected[user_id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected
@@ -159,7 +181,8 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "last_activity_at": activity.get(org.id) or org.updated_at,
             "completed_at": completed.get(org.id),
             "went_live_at": org.went_live_at,
-            "refresh_due_at": expiring.get(org.id),
+            "refresh_due_at": next_deadline(facts[org.id].agreements, expiring.get(org.id)),
+            "resign_by": resign_by(facts[org.id].agreements),
         }
         expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected
