@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -13,18 +13,14 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import AgreementUpload, User
 from ..models.base import utcnow
-from ..template_filters import PACIFIC, when_text
+from ..template_filters import when_text
 from .documents import DocumentError, load_directory
 from .services import AgreementError
 from .uploads import pending_uploads, reject_upload, verify_upload
 from .verification import verify_document
+from .windows import end_of_day
 
 agreements_cli = AppGroup("agreements", help="Agreement texts, signatures and signed copies.")
-
-
-def end_of_day(day: date) -> datetime:
-    """The first moment after `day` ends in Oregon, in UTC: "sign by March 1" includes March 1."""
-    return datetime.combine(day + timedelta(days=1), time(), PACIFIC).astimezone(UTC)
 
 
 def deadline(sign_by: datetime | None, sign_within: int | None, now: bool) -> datetime | None:

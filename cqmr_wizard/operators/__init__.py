@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("operators", __name__, url_prefix="/operator")
 
-from . import audit_views, dashboard, organization, outbox_views, uploads  # noqa: E402,F401
+from . import agreement_dates, audit_views, dashboard, organization, outbox_views, uploads  # noqa: E402,F401

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import Access, allow
+from ..agreements.windows import agreement_rows
 from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
 from ..extensions import db
@@ -35,6 +36,7 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         reactivate_form=ConfirmForm(prefix="reactivate"),
         verify_form=ConfirmForm,
         provisioning=provisioning.states_with_people(org_id),
+        agreements=agreement_rows(org_id),
         scim_enabled=bool(current_app.config.get("CQMR_SCIM_URL")),
         roles=ROLES,
         eligibility=ELIGIBILITY_CHOICES,
