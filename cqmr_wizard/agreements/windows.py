@@ -4,7 +4,7 @@ operator moving one organization's date (audited)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import func, select, union_all
 
@@ -30,8 +30,8 @@ class ExtensionError(ValueError):
 
 
 def end_of_day(day: date) -> datetime:
-    """The first moment after `day` ends in Oregon, in UTC: "sign by March 1" includes March 1."""
-    return datetime.combine(day + timedelta(days=1), time(), PACIFIC).astimezone(UTC)
+    """The last second of `day` in Oregon, in UTC: "sign by March 1" includes March 1."""
+    return datetime.combine(day, time(23, 59, 59), PACIFIC).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from .engine import (
     task_statuses,
 )
 from .facts import organizations_facts, people_facts
-from .gate_rule import asked, gate_ready, organization_blockers
+from .gate_rule import asked, gate_ready, in_force, organization_blockers
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -75,21 +75,30 @@ class Expected:
     statuses: dict[str, str] = field(default_factory=dict)
 
 
-def overall_status(states: Sequence[TaskState], live: bool = False) -> Status:
+def overall_status(states: Sequence[TaskState], live: bool = False, facts: Facts | None = None) -> Status:
     """Completed when no required task the organization's phase asks for is missing (a live
-    organization is no longer asked its onboarding tasks); not started when nothing is under way."""
-    if not [s for s in missing_required(states) if asked(s.task, live)]:
+    organization is no longer asked its onboarding tasks, and its agreements count while an
+    earlier signature is in force); not started when nothing is under way."""
+    missing = [
+        s
+        for s in missing_required(states)
+        if asked(s.task, live) and not (facts is not None and in_force(s.task, facts, live))
+    ]
+    if not missing:
         return Status.COMPLETED
     if all(s.status in (Status.NOT_STARTED, Status.CANNOT_START) for s in states):
         return Status.NOT_STARTED
     return Status.IN_PROGRESS
 
 
+def administrator_facts(org_facts: OrganizationFacts) -> Facts:
+    """An administrator's facts in this organization: its tasks as its task list shows them."""
+    return Facts(email_verified=True, is_admin=True, organization=org_facts)
+
+
 def organization_states(org_facts: OrganizationFacts) -> list[TaskState]:
     """The organization-scope task states, as an administrator's task list shows them."""
-    return task_statuses(
-        Facts(email_verified=True, is_admin=True, organization=org_facts), ORGANIZATION_TASKS
-    )
+    return task_statuses(administrator_facts(org_facts), ORGANIZATION_TASKS)
 
 
 def member_states(facts: Facts) -> list[TaskState]:
@@ -170,7 +179,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
         row = {
             "organization_id": org.id,
             "sort_name": org.legal_name.lower() if org.legal_name else None,
-            "overall": overall_status(states, facts[org.id].live).name,
+            "overall": overall_status(states, facts[org.id].live, administrator_facts(facts[org.id])).name,
             "gate_open": not organization_blockers(facts[org.id]),
             "members": facts[org.id].members,
             "members_ready": ready.get(org.id, 0),
