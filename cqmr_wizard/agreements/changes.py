@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AgreementVersion
+from .documents import KINDS
 from .standing import AgreementFact
 
 CONTEXT = 1  # unchanged lines shown around each change
@@ -32,6 +33,10 @@ class NewVersion:
     fact: AgreementFact
     version: AgreementVersion
     previous: AgreementVersion | None
+
+    @property
+    def slug(self) -> str:
+        return KINDS[self.version.kind].slug
 
     @property
     def sign_by(self) -> datetime | None:
