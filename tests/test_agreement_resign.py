@@ -7,15 +7,19 @@ move one organization's date."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from cqmr_wizard.agreements import documents
+from cqmr_wizard.agreements.standing import AgreementFact, VersionWindow, standing
 from cqmr_wizard.extensions import db
 from cqmr_wizard.models import AuditEvent, Organization, ReminderLog
 from cqmr_wizard.models.base import utcnow
+from cqmr_wizard.tasks.engine import OrganizationFacts
+from cqmr_wizard.tasks.gate_rule import organization_blockers
 
 from .builders import sign_organization_agreement, sign_user_agreement
 from .helpers import page_text, sign_in
@@ -224,3 +228,39 @@ def test_the_sign_by_options(app, tmp_path):
         version = documents.latest_versions(("opa",))["opa"]
         # Signing on March 1 in Oregon is in time: the date ends at midnight Pacific.
         assert version.sign_by.isoformat().startswith("2099-03-02T07:59:59")
+
+
+def test_an_earlier_signature_counts_only_through_each_later_versions_date():
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+
+    def at(days: float) -> datetime:
+        return start + timedelta(days=days)
+
+    windows = [
+        VersionWindow(1, None, at(0)),
+        VersionWindow(2, at(60), at(1)),
+        VersionWindow(3, at(90), at(30)),
+    ]
+
+    def fact(signed, days, **kwargs):
+        return standing("opa", 3, signed, windows=windows, now=at(days), **kwargs)
+
+    assert fact([1], 50).in_force and fact([1], 50).resign_due and fact([1], 50).sign_by == at(90)
+    assert not fact([1], 61).in_force  # version 2's date passed without it being signed
+    assert fact([2], 89).in_force and not fact([2], 91).in_force
+    extended = fact([2], 91, extended={3: at(100)})
+    assert extended.in_force and extended.sign_by == at(100)
+    assert fact([3], 200).signed and fact([3], 200).in_force and not fact([3], 200).stale
+    urgent = [*windows, VersionWindow(4, None, at(40))]
+    assert not standing("opa", 4, [3], windows=urgent, now=at(41)).in_force
+    assert not standing("opa", 3, [], windows=windows, now=at(1)).in_force
+
+
+def test_the_gate_accepts_agreements_in_force_only_from_a_live_organization():
+    stale = AgreementFact("opa", published=True, stale=True, in_force=True, sign_by=utcnow())
+    signed = AgreementFact("mihin_tos", published=True, signed=True, in_force=True)
+    lapsed = AgreementFact("opa", published=True, stale=True, in_force=False, sign_by=utcnow())
+    live = OrganizationFacts(live=True, ohp_org_id="OHP-1", agreements=(stale, signed))
+    assert organization_blockers(live) == []
+    assert organization_blockers(replace(live, agreements=(lapsed, signed))) == ["org_agreements"]
+    assert "org_agreements" in organization_blockers(replace(live, live=False))
