@@ -121,9 +121,13 @@ def register_clock(app: Flask) -> None:
     """What time alone makes due, applied on every clock tick of the outbox deliverer."""
     from .outbox import clock
     from .outbox.dispatch import keep_time
+    from .provisioning.services import reconcile_drift
     from .tasks.projection import apply_clock
 
     clock.register(app, "progress", apply_clock)
+    # After the projection's pass: what reached it but not the CQMR (a command run without
+    # CQMR_SCIM_URL) is reconciled here.
+    clock.register(app, "provisioning", reconcile_drift)
     if app.config["OUTBOX_DELIVERY"] == "background":
         app.before_request(keep_time)
 

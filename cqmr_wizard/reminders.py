@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
+from .agreements.resign_reminders import send_resign_reminders
 from .audit.events import AuditEventType
 from .extensions import db
 from .mail import external_url, send_mail
@@ -29,6 +30,7 @@ from .tasks.projection import refresh_due
 
 STALLED = "stalled_onboarding"
 INVITATION = "invitation_pending"
+RESIGN = "resign"
 
 
 @dataclass
@@ -39,8 +41,8 @@ class Summary:
     def line(self) -> str:
         return (
             f"Reminders: {sum(self.sent.values())} sent ({self.sent[STALLED]} about stalled "
-            f"onboarding, {self.sent[INVITATION]} about invitations), "
-            f"{self.already_reminded} skipped (already reminded within the interval)."
+            f"onboarding, {self.sent[INVITATION]} about invitations, {self.sent[RESIGN]} about "
+            f"new agreement versions to sign), {self.already_reminded} skipped (already reminded)."
         )
 
 
@@ -187,6 +189,9 @@ def send_reminders(stalled_days: int) -> Summary:
             inviter=inviter,
             organization_name=invitation.organization.legal_name or "your organization",
         )
+    sent, already = send_resign_reminders()
+    summary.sent[RESIGN] += sent
+    summary.already_reminded += already
     return summary
 
 
@@ -201,7 +206,8 @@ reminders_cli = AppGroup("reminders", help="Reminder emails (run daily from cron
     help="Days without activity before a reminder (default REMINDER_STALLED_DAYS).",
 )
 def send_command(stalled_days: int | None) -> None:
-    """Remind administrators of stalled onboarding and invitees who have not accepted."""
+    """Remind administrators of stalled onboarding, invitees who have not accepted, and signers
+    and people of a new agreement version to sign before its date."""
     days = stalled_days or current_app.config["REMINDER_STALLED_DAYS"]
     summary = send_reminders(days)
     click.echo(summary.line())

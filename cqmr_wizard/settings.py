@@ -74,6 +74,10 @@ DEFAULTS: dict[str, Any] = {
     "REMINDER_INTERVAL": timedelta(days=7),  # at most one reminder of a kind per recipient
     "REMINDER_STALLED_DAYS": 14,  # days without activity before a reminder
     "TRAINING_PDF_MAX_BYTES": 10 * 1024 * 1024,
+    # A new version of an agreement (`flask agreements load`) is to be signed within this time
+    # unless told otherwise; reminders go this many days before its date (each once).
+    "AGREEMENT_RESIGN_WINDOW": timedelta(days=60),
+    "AGREEMENT_RESIGN_REMINDER_DAYS": "30,7,1",
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

@@ -25,6 +25,7 @@ OPERATOR_GETS = [
     "/operator/organizations/{org}/offboard",
     "/operator/organizations/{org}/reinstate",
     "/operator/organizations/{org}/offboarding-request/decline",
+    "/operator/organizations/{org}/agreements/{kind}/extend",
     "/operator/audit",
     "/operator/audit.csv",
     "/operator/outbox",
@@ -41,6 +42,7 @@ OPERATOR_POSTS = [
     "/operator/organizations/{org}/members/{user}/provisioning/retry",
     "/operator/organizations/{org}/uploads/1/verify",
     "/operator/organizations/{org}/uploads/1/reject",
+    "/operator/organizations/{org}/agreements/{kind}/extend",
     "/operator/training",
     "/operator/training/1/withdraw",
     "/operator/outbox/1/retry",
@@ -75,13 +77,13 @@ def world(app):
 def test_anonymous_visitors_are_sent_to_sign_in(app, client, world):
     org_id, _, user_id = world
     for url in OPERATOR_GETS:
-        response = client.get(url.format(org=org_id, user=user_id))
+        response = client.get(url.format(org=org_id, user=user_id, kind="opa"))
         assert response.status_code == 302, url
         assert response.location.startswith("/sign-in"), url
     # A valid token of the visitor's own session, so that the answer is the access policy's, not CSRF's.
     token = csrf_from(client.get("/sign-in").get_data(as_text=True))
     for url in OPERATOR_POSTS:
-        response = client.post(url.format(org=org_id, user=user_id), data={"csrf_token": token})
+        response = client.post(url.format(org=org_id, user=user_id, kind="opa"), data={"csrf_token": token})
         assert response.status_code == 302, url
         assert response.location.startswith("/sign-in"), url
 
@@ -94,10 +96,10 @@ def test_members_and_administrators_are_refused(app, world):
     assert sign_in(newcomer, "nora@nowhere.example").status_code == 302
     for client in (admin, viewer, newcomer):
         for url in OPERATOR_GETS:
-            assert client.get(url.format(org=org_id, user=admin_id)).status_code == 403, url
+            assert client.get(url.format(org=org_id, user=admin_id, kind="opa")).status_code == 403, url
         for url in OPERATOR_POSTS:
             response = post_with_token(
-                client, url.format(org=org_id, user=admin_id), {"reason": "x", "code": "123456"}
+                client, url.format(org=org_id, user=admin_id, kind="opa"), {"reason": "x", "code": "123456"}
             )
             assert response.status_code == 403, url
     with app.app_context():

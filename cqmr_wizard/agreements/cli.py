@@ -2,37 +2,74 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AgreementUpload, User
+from ..models.base import utcnow
+from ..template_filters import when_text
 from .documents import DocumentError, load_directory
 from .services import AgreementError
 from .uploads import pending_uploads, reject_upload, verify_upload
 from .verification import verify_document
+from .windows import end_of_day
 
 agreements_cli = AppGroup("agreements", help="Agreement texts, signatures and signed copies.")
 
 
+def deadline(sign_by: datetime | None, sign_within: int | None, now: bool) -> datetime | None:
+    """The date a new version must be signed by, from the options (at most one of them)."""
+    if sum((sign_by is not None, sign_within is not None, now)) > 1:
+        raise click.UsageError("Give at most one of --sign-by, --sign-within and --now.")
+    if now:
+        return None
+    if sign_by is not None:
+        moment = end_of_day(sign_by.date())
+        if moment <= utcnow():
+            raise click.BadParameter(
+                "the date has passed; use --now for an urgent change", param_hint="--sign-by"
+            )
+        return moment
+    if sign_within is not None:
+        return utcnow() + timedelta(days=sign_within)
+    return utcnow() + current_app.config["AGREEMENT_RESIGN_WINDOW"]
+
+
 @agreements_cli.command("load")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def load_command(directory: Path) -> None:
-    """Publish the agreement texts (*.md) in DIRECTORY; unchanged texts are left as they are."""
+@click.option("--sign-by", type=click.DateTime(["%Y-%m-%d"]), help="Date (YYYY-MM-DD, Pacific) to sign by.")
+@click.option("--sign-within", type=click.IntRange(1, 3650), help="Days from now to sign a new version.")
+@click.option("--now", "at_once", is_flag=True, help="In force at once: earlier signatures stop counting.")
+@click.option("--summary", help="What changed, in plain words (shown to signers and in reminders).")
+def load_command(
+    directory: Path, sign_by: datetime | None, sign_within: int | None, at_once: bool, summary: str | None
+) -> None:
+    """Publish the agreement texts (*.md) in DIRECTORY; unchanged texts are left as they are. A
+    new version of an earlier text is to be signed within AGREEMENT_RESIGN_WINDOW unless told."""
+    moment = deadline(sign_by, sign_within, at_once)
     try:
-        results = load_directory(directory)
+        results = load_directory(directory, sign_by=moment, summary=summary)
     except DocumentError as error:
         raise click.ClickException(str(error)) from None
     for document, version in results:
         if version is None:
             click.echo(f"{document.kind}: unchanged ({document.title})")
-        else:
+            continue
+        click.echo(
+            f"{document.kind}: published {version.display_version} of {version.title}"
+            f" (SHA-256 {version.content_sha256})"
+        )
+        if version.version_number > 1:
             click.echo(
-                f"{document.kind}: published {version.display_version} of {version.title}"
-                f" (SHA-256 {version.content_sha256})"
+                f"  sign by: {when_text(version.sign_by, time=True)}"
+                if version.sign_by
+                else "  sign by: now (earlier signatures no longer count)"
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import markdown
@@ -126,8 +127,17 @@ def latest_versions(kinds: tuple[str, ...] = tuple(KINDS)) -> dict[str, Agreemen
     return {row.kind: row for row in rows}
 
 
-def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementVersion | None:
-    """Publish a document as a new version of its kind; None if its content is already current."""
+def publish(
+    document: SourceDocument,
+    actor_id: int | None = None,
+    *,
+    sign_by: datetime | None = None,
+    summary: str | None = None,
+) -> AgreementVersion | None:
+    """Publish a document as a new version of its kind; None if its content is already current.
+    A version replacing an earlier one may give a date to sign it by (`sign_by`): until then an
+    earlier signature keeps the agreement in force; without one (or for a first version) it is
+    in force at once."""
     current = latest_versions((document.kind,)).get(document.kind)
     if (
         current is not None
@@ -143,6 +153,8 @@ def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementV
         body=document.body,
         content_html=document.content_html,
         content_sha256=document.content_sha256,
+        sign_by=sign_by if current is not None else None,
+        change_summary=(summary or "").strip() or None,
     )
     db.session.add(version)
     db.session.flush()
@@ -153,6 +165,8 @@ def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementV
         "version_label": version.version_label,
         "content_sha256": version.content_sha256,
         "supersedes_version_id": current.id if current else None,
+        "sign_by": version.sign_by.isoformat() if version.sign_by else None,
+        "change_summary": version.change_summary,
     }
     if current is not None:
         model = Signature if KINDS[document.kind].scope == "organization" else UserSignature
@@ -167,8 +181,11 @@ def publish(document: SourceDocument, actor_id: int | None = None) -> AgreementV
     return version
 
 
-def load_directory(directory: Path) -> list[tuple[SourceDocument, AgreementVersion | None]]:
-    """Publish every `*.md` agreement in a directory; each result's version is None if unchanged."""
+def load_directory(
+    directory: Path, *, sign_by: datetime | None = None, summary: str | None = None
+) -> list[tuple[SourceDocument, AgreementVersion | None]]:
+    """Publish every `*.md` agreement in a directory (each new version of an earlier one to be
+    signed by `sign_by`); each result's version is None if unchanged."""
     files = sorted(Path(directory).glob("*.md"))
     if not files:
         raise DocumentError(f"{directory}: holds no .md agreement files")
@@ -176,7 +193,7 @@ def load_directory(directory: Path) -> list[tuple[SourceDocument, AgreementVersi
     kinds = [d.kind for d in documents]
     if len(set(kinds)) != len(kinds):
         raise DocumentError(f"{directory}: holds more than one file for the same kind")
-    return [(document, publish(document)) for document in documents]
+    return [(document, publish(document, sign_by=sign_by, summary=summary)) for document in documents]
 
 
 def load_samples() -> None:

@@ -12,10 +12,12 @@ from ..models import UserSignature
 from ..security import safe_next_path
 from ..views import add_error, render_form
 from . import bp, forms, services, signing
+from .changes import new_versions
 from .completion import signature_document
 from .consent import active_consent, disclosure, give_consent, withdraw_consent
 from .documents import BY_SLUG, AgreementKind
 from .evidence import client_info
+from .facts import agreement_facts
 from .verification import verify_document
 from .views import refusal_page
 
@@ -68,8 +70,12 @@ def withdraw():
 @bp.route("/yours")
 @allow(Access.USER)
 def user_agreements():
+    _, facts = agreement_facts((), [current_user.id])
+    changed = new_versions(facts[current_user.id])
     return render_template(
         "agreements/user.html",
+        new_versions=changed,
+        resigning={change.version.kind for change in changed},
         states=services.user_states(current_user),
         consent=active_consent(current_user.id),
     )

@@ -12,9 +12,11 @@ from ..refusals import Refusal
 from ..request_limits import accepts_upload
 from ..views import add_error, render_form
 from . import bp, forms, services, signing, uploads
+from .changes import new_versions
 from .consent import active_consent
 from .documents import BY_SLUG, AgreementKind
 from .evidence import client_info
+from .facts import agreement_facts
 
 
 def organization_kind(slug: str) -> AgreementKind:
@@ -79,9 +81,13 @@ def organization():
     org = g.membership.organization
     signers = signer_context(org)
     designated = signers["designated"]
+    facts, _ = agreement_facts([org.id], ())
+    changed = new_versions(facts[org.id])
     return render_template(
         "agreements/organization.html",
         org=org,
+        new_versions=changed,
+        resigning={change.version.kind for change in changed},
         states=services.organization_states(org),
         **signers,
         is_admin=g.membership.has_role("admin"),

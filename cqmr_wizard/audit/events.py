@@ -120,6 +120,10 @@ class AuditEventType(StrEnum):
     )
     OPERATOR_UPLOAD_DOWNLOADED = "operator.upload_downloaded", "Paper copy downloaded by an operator"
     OPERATOR_ORGANIZATION_SUSPENDED = "operator.organization_suspended", "Organization suspended"
+    AGREEMENT_SIGN_BY_EXTENDED = (
+        "agreement.sign_by_extended",
+        "Date to sign a new agreement version moved for one organization by an operator",
+    )
     OPERATOR_ORGANIZATION_REACTIVATED = "operator.organization_reactivated", "Organization reactivated"
     OPERATOR_ORGANIZATION_OFFBOARDED = (
         "operator.organization_offboarded",

@@ -67,7 +67,9 @@ def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTa
         title = task.title
         if task.key == "org_agreements" and facts.organization is not None and not facts.organization.signers:
             # The signer who signed before may have left: the signatures stand, a new one signs.
-            title = f"{title}: first, an administrator names an authorized signer (your organization has none)"
+            title = (
+                f"{title}: first, an administrator names an authorized signer (your organization has none)"
+            )
         return MissingTask(task.key, title, blocker.state.status.value, who)
     if blocker.key == SUSPENDED:
         reason = membership.organization.suspension_reason or "no reason recorded"

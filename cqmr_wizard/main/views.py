@@ -10,10 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..access import Access, allow, fully_authenticated
+from ..agreements.changes import new_versions
+from ..agreements.facts import agreement_facts
 from ..auth.forms import ConfirmForm
 from ..extensions import db
+from ..tasks.definitions import agreements_in_force
 from ..tasks.engine import TaskState, missing_required
-from ..tasks.gate_rule import asked
+from ..tasks.gate_rule import IN_FORCE_ENOUGH, asked
 from ..tasks.task_list import projected_states, team_notes
 from . import bp
 
@@ -58,15 +61,28 @@ def tasks():
     membership = g.membership
     live = membership is not None and membership.organization.went_live_at is not None
     admin = membership is not None and membership.has_role("admin")
+    org_ids = [membership.organization_id] if membership is not None else []
+    org_facts, own = agreement_facts(org_ids, [current_user.id])
+    organization_changes = new_versions(org_facts[org_ids[0]]) if org_ids else []
+    own_changes = new_versions(own[current_user.id])
+    # An agreement re-opened by a new version stays to do, but blocks nobody until its date.
+    in_force = {
+        "org_agreements": bool(org_ids)
+        and IN_FORCE_ENOUGH["org_agreements"].closes(live)
+        and agreements_in_force(org_facts[org_ids[0]]),
+        "user_agreements": agreements_in_force(own[current_user.id]),
+    }
     return render_template(
         "main/tasks.html",
+        organization_changes=organization_changes,
+        own_changes=own_changes,
         states=states,
         # The one task to do next: the first required one this person can work on.
         next_state=next((s for s in required if s.can_act and not s.completed), None),
         completed=sum(1 for s in required if s.completed),
         # What the gate asks for in the organization's phase: a live one is not asked its
         # onboarding tasks again (tasks/gate_rule.py).
-        missing=[s for s in missing_required(states) if asked(s.task, live)],
+        missing=[s for s in missing_required(states) if asked(s.task, live) and not in_force.get(s.task.key)],
         total=len(required),
         membership=membership,
         live=live,

@@ -2,6 +2,7 @@
 
 from .accounts import EmailToken, User
 from .agreements import (
+    AgreementExtension,
     AgreementReview,
     AgreementUpload,
     AgreementVersion,
@@ -24,6 +25,7 @@ from .throttling import RateLimitCounter, SignInThrottle
 from .training import TrainingResource, TrainingReview
 
 __all__ = [
+    "AgreementExtension",
     "AgreementReview",
     "AgreementUpload",
     "AgreementVersion",

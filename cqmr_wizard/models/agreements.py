@@ -26,10 +26,28 @@ class AgreementVersion(db.Model):
     content_html: Mapped[str] = mapped_column(Text)  # exactly what the page shows
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Until then a signature of the previous version keeps the agreement in force for a live
+    # organization (or a person); None: in force at once ("sign by: now", an urgent change).
+    sign_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    change_summary: Mapped[str | None] = mapped_column(Text)  # what changed, in the operator's words
 
     @property
     def display_version(self) -> str:
         return f"Version {self.version_number} ({self.version_label})"
+
+
+class AgreementExtension(db.Model):
+    """An operator moving one organization's date to sign a new version; the newest one counts."""
+
+    __tablename__ = "agreement_extension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    agreement_version_id: Mapped[int] = mapped_column(ForeignKey("agreement_version.id"))
+    sign_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    extended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    extended_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ElectronicConsent(db.Model):

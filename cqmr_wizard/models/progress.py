@@ -35,8 +35,12 @@ class OrganizationProgress(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Organization.went_live_at
-    # When time alone changes a fact (the first open invitation expires): recomputed then.
+    # When time alone changes a fact (the first open invitation expires, a date to sign a new
+    # agreement version passes): recomputed then.
     refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The earliest date by which a new version of an organization agreement must be signed,
+    # while one signed before is not re-signed: "re-sign due" before it, "overdue" after.
+    resign_by: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class OrganizationTaskStatus(db.Model):
@@ -69,6 +73,8 @@ class MemberProgress(db.Model):
     sso_linked: Mapped[bool] = mapped_column()
     deactivated: Mapped[bool] = mapped_column()
     ready: Mapped[bool] = mapped_column()
+    # When time alone changes their facts (the date to sign a new user agreement passes).
+    refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class MemberTaskStatus(db.Model):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from flask import current_app, render_template, request
 from flask_login import current_user
 
 from ..access import Access, allow
 from ..models import Organization
+from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES
 from ..pagination import page_url_maker
 from . import bp, services
@@ -26,10 +28,23 @@ def filters_from(form: DashboardForm) -> Filters:
         status=form.status.data or "",
         stalled_days=form.stalled.data,
         participation=form.participation.data or "",
+        resign=form.resign.data or "",
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         page=form.page.data or 1,
     )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives naive UTC values back from raw column reads."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resign_state(resign_by: datetime | None, now: datetime) -> str:
+    """ "Re-sign due" before the date to sign a new agreement version, "Re-sign overdue" after."""
+    if resign_by is None:
+        return ""
+    return "Re-sign due" if as_utc(resign_by) > now else "Re-sign overdue"
 
 
 def render_dashboard(form: DashboardForm, listing: Listing | None):
@@ -40,6 +55,8 @@ def render_dashboard(form: DashboardForm, listing: Listing | None):
         search_form=form,
         listing=listing,
         tasks=ORGANIZATION_TASKS,
+        now=utcnow(),
+        resign_state=resign_state,
         eligibility=ELIGIBILITY_CHOICES,
         page_url=page_url_maker("operators.dashboard"),
         shared_tax_ids=shared_tax_ids(row.organization.tax_id for row in listing.rows) if listing else {},
@@ -93,16 +110,19 @@ EXPORT_HEADER = [
     "Started",
     "Last activity",
     "Completed",
+    "Re-sign",
+    "Sign new version by",
 ]
 
 
 def export_cells(filters: Filters) -> Iterator[list[object]]:
     """The CSV's rows, as the query streams them."""
+    now = utcnow()
     for result in export_rows(filters, *EXPORT_COLUMNS):
         (org_id, name, eligibility, tax_id, ohp, suspended, started), states, overall, rest = split(
             result, len(EXPORT_COLUMNS)
         )
-        members, ready, last_activity, completed_at = rest
+        members, ready, last_activity, completed_at, resign_by = rest
         yield [
             org_id,
             name,
@@ -117,4 +137,6 @@ def export_cells(filters: Filters) -> Iterator[list[object]]:
             started,
             last_activity,
             completed_at,
+            resign_state(resign_by, now),
+            resign_by,
         ]

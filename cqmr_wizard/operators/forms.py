@@ -13,7 +13,15 @@ from wtforms.widgets import Select
 
 from ..forms import BaseForm, NumberBetween, NumberOrText
 from ..tasks import Status
-from .listing import OFFBOARDING_REQUESTED, ORGANIZATION_TASKS, OVERALL, PARTICIPATION_ENDED, SORTS
+from .listing import (
+    OFFBOARDING_REQUESTED,
+    ORGANIZATION_TASKS,
+    OVERALL,
+    PARTICIPATION_ENDED,
+    RESIGN_DUE,
+    RESIGN_OVERDUE,
+    SORTS,
+)
 
 
 class SearchForm(BaseForm):
@@ -50,6 +58,15 @@ class DashboardForm(SearchForm):
             NumberBetween(1, 3650, "Enter a number of days from 1 to 3650"),
         ],
         description="Organizations not finished, with no activity for this many days.",
+    )
+    resign = SelectField(
+        "New agreement versions",
+        choices=[
+            ("", "Any"),
+            (RESIGN_DUE, "Re-sign due (before the date)"),
+            (RESIGN_OVERDUE, "Re-sign overdue"),
+        ],
+        default="",
     )
     sort = SelectField(
         "Sort by",
@@ -167,4 +184,21 @@ class DeclineOffboardingForm(BaseForm):
         "Why is the request declined?",
         "Enter the reason the request is declined",
         "The organization's administrators see this reason, as you write it.",
+    )
+
+
+class ExtendSignByForm(BaseForm):
+    sign_by = DateField(
+        "New date to sign by",
+        validators=[DataRequired(message="Enter the new date, for example 2027-03-31")],
+        format="%Y-%m-%d",
+        description="Year, month and day, for example 2027-03-31. Signing on that day (Pacific time) is in time.",
+    )
+    reason = TextAreaField(
+        "Why does this organization get a new date?",
+        validators=[
+            DataRequired(message="Enter the reason for the new date"),
+            Length(max=500, message="The reason must be 500 characters or fewer"),
+        ],
+        description="Kept in the audit trail.",
     )

@@ -34,6 +34,7 @@ SORTS = {
     "members": "Members",
 }
 EXPORT_BATCH = 500
+RESIGN_DUE, RESIGN_OVERDUE = "due", "overdue"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Filters:
     status: str = ""
     stalled_days: int | None = None
     participation: str = ""  # "", PARTICIPATION_ENDED or OFFBOARDING_REQUESTED
+    resign: str = ""  # RESIGN_DUE or RESIGN_OVERDUE: a new agreement version to sign, by or past its date
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -78,6 +80,7 @@ class Row:
     ready: int
     last_activity: datetime
     completed_at: datetime | None
+    resign_by: datetime | None = None  # the date to sign a new agreement version by, if one is
 
     @property
     def statuses(self) -> tuple[Status, ...]:
@@ -98,6 +101,7 @@ class Listing:
 PATTERN = bindparam("pattern", type_=String())
 DIGITS = bindparam("digits", type_=String())
 STALLED_BEFORE = bindparam("stalled_before")
+NOW = bindparam("now")
 STATUS = bindparam("status", type_=String())
 TASK = bindparam("task", type_=String())
 LIMIT = bindparam("limit", type_=Integer())
@@ -110,6 +114,7 @@ class Shape(NamedTuple):
     search: bool
     digits: bool
     stalled: bool
+    resign: str  # "", RESIGN_DUE or RESIGN_OVERDUE
     status: str  # "", OVERALL or "task"
     participation: str
     sort: str
@@ -126,6 +131,7 @@ def _shape(filters: Filters) -> Shape:
         search=bool(filters.q.strip()),
         digits=len(_digits(filters)) >= 2,
         stalled=filters.stalled_days is not None,
+        resign=filters.resign,
         status=status,
         participation=filters.participation,
         sort=filters.sort,
@@ -143,6 +149,8 @@ def _params(filters: Filters) -> dict[str, object]:
     }
     if filters.stalled_days is not None:
         params["stalled_before"] = utcnow() - timedelta(days=filters.stalled_days)
+    if filters.resign:
+        params["now"] = utcnow()
     return params
 
 
@@ -166,6 +174,10 @@ def _where(query: Select, shape: Shape) -> Select:
         query = query.where(
             Organization.offboarding_requested_at.is_not(None), Organization.offboarded_at.is_(None)
         )
+    if shape.resign == RESIGN_DUE:
+        query = query.where(OrganizationProgress.resign_by > NOW)
+    elif shape.resign == RESIGN_OVERDUE:
+        query = query.where(OrganizationProgress.resign_by <= NOW)
     if shape.status == OVERALL:
         query = query.where(OrganizationProgress.overall == STATUS)
     elif shape.status:
@@ -225,6 +237,7 @@ PROGRESS = (
     OrganizationProgress.members_ready,
     OrganizationProgress.last_activity_at,
     OrganizationProgress.completed_at,
+    OrganizationProgress.resign_by,
 )
 
 
@@ -290,10 +303,8 @@ def list_organizations(filters: Filters, page_size: int) -> Listing:
     columns = len(SUMMARY_COLUMNS)
     rows = []
     for result in results:
-        summary, states, overall, (members, ready, last_activity, completed_at) = split(result, columns)
-        rows.append(
-            Row(OrganizationSummary(*summary), states, overall, members, ready, last_activity, completed_at)
-        )
+        summary, states, overall, progress = split(result, columns)
+        rows.append(Row(OrganizationSummary(*summary), states, overall, *progress))
     return Listing(rows, total, filters.page, max(1, -(-total // page_size)))
 
 

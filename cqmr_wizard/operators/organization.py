@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import Access, allow
+from ..agreements.windows import agreement_rows
 from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
 from ..extensions import db
@@ -37,6 +38,7 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         offboarding_requested=participation.request_pending(profile.organization),
         participants=participation.people(profile.organization),
         provisioning=provisioning.states_with_people(org_id),
+        agreements=agreement_rows(org_id),
         scim_enabled=bool(current_app.config.get("CQMR_SCIM_URL")),
         roles=ROLES,
         eligibility=ELIGIBILITY_CHOICES,

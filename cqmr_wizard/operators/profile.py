@@ -13,7 +13,7 @@ from ..models import AgreementUpload, AuditEvent, Invitation, Membership, Organi
 from ..models.agreements import UPLOAD_PENDING
 from ..models.base import utcnow
 from ..tasks import Facts, Status, TaskState
-from ..tasks.expected import organization_states, overall_status
+from ..tasks.expected import administrator_facts, organization_states, overall_status
 from ..tasks.facts import organizations_facts, people_facts
 from ..tasks.gate_rule import gate_ready
 
@@ -116,7 +116,7 @@ def load_profile(org_id: int) -> Profile | None:
     return Profile(
         org,
         states,
-        overall_status(states, org.went_live_at is not None),
+        overall_status(states, org.went_live_at is not None, administrator_facts(facts[org.id])),
         members,
         invitations,
         signatures,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 
 from flask import current_app, has_app_context
-from sqlalchemy import or_, select
+from sqlalchemy import CompoundSelect, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import ProvisioningState, User
+from ..models import MemberProgress, ProvisioningState, User
 from ..models.base import utcnow
 from ..models.provisioning import PENDING
 from ..outbox.queue import enqueue
@@ -123,3 +124,40 @@ def retry(operator: User, organization_id: int, user_id: int) -> ProvisioningSta
     )
     db.session.commit()
     return state
+
+
+@cache
+def _drift_statement() -> CompoundSelect:
+    """The organizations of members whose projected readiness and wanted CQMR state disagree:
+    ready but not wanted active, or wanted active but no longer ready (or no longer a member).
+    Built once; joined on each table's unique user id."""
+    ready_not_active = (
+        select(MemberProgress.organization_id)
+        .outerjoin(ProvisioningState, ProvisioningState.user_id == MemberProgress.user_id)
+        .where(
+            MemberProgress.ready,
+            or_(ProvisioningState.id.is_(None), ProvisioningState.desired_active.is_(False)),
+        )
+    )
+    active_not_ready = (
+        select(ProvisioningState.organization_id)
+        .outerjoin(MemberProgress, MemberProgress.user_id == ProvisioningState.user_id)
+        .where(
+            ProvisioningState.desired_active,
+            or_(MemberProgress.user_id.is_(None), MemberProgress.ready.is_(False)),
+        )
+    )
+    return union(ready_not_active, active_not_ready)
+
+
+def reconcile_drift() -> int:
+    """A clock pass: reconcile the organizations of members whose projected readiness differs from
+    their wanted CQMR state (a change committed where no CQMR SCIM endpoint was configured, such
+    as `flask agreements load` from a plain shell) and commit; returns how many organizations."""
+    if not current_app.config.get("CQMR_SCIM_URL"):
+        return 0
+    organization_ids = set(db.session.scalars(_drift_statement()))
+    if organization_ids:
+        reconcile(organization_ids)
+    db.session.commit()
+    return len(organization_ids)

@@ -79,6 +79,19 @@ def agreements_progress(agreements: tuple[AgreementFact, ...]) -> Status:
     return Status.NOT_STARTED
 
 
+def agreements_in_force(agreements: tuple[AgreementFact, ...]) -> bool:
+    """Every agreement signed, or signed in an earlier version whose date to re-sign by is ahead."""
+    return bool(agreements) and all(a.in_force for a in agreements)
+
+
+def organization_agreements_in_force(facts: Facts) -> bool:
+    return agreements_in_force(facts.organization.agreements if facts.organization else ())
+
+
+def user_agreements_in_force(facts: Facts) -> bool:
+    return agreements_in_force(facts.user_agreements)
+
+
 def organization_agreements_progress(facts: Facts) -> Status:
     return agreements_progress(facts.organization.agreements if facts.organization else ())
 
@@ -150,6 +163,7 @@ TASKS: list[TaskDefinition] = [
         depends_on=("details",),
         actionable=_admin_or_signer,
         done_by="your organization's administrator or authorized signer",
+        in_force=organization_agreements_in_force,
     ),
     TaskDefinition(
         key="mfa",
@@ -185,5 +199,6 @@ TASKS: list[TaskDefinition] = [
         progress=user_agreements_progress,
         endpoint="agreements.user_agreements",
         hint="Read and accept the Authorized User Agreement and the Terms of Service.",
+        in_force=user_agreements_in_force,
     ),
 ]

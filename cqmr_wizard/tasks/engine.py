@@ -74,6 +74,9 @@ class TaskDefinition:
     actionable: Callable[[Facts], bool] = field(default=lambda facts: True)
     # Who does an organization task, as the gate's refusal page names them.
     done_by: str = "your organization's administrator"
+    # Whether what the task asks still holds while it is not completed (an earlier agreement
+    # signature within a new version's date to sign by); the gate's rule says in which phases.
+    in_force: Callable[[Facts], bool] | None = None
 
 
 @dataclass(frozen=True)

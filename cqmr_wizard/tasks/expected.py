@@ -24,9 +24,17 @@ from ..extensions import db
 from ..models import AuditEvent, Invitation, Membership, Organization
 from ..models.base import utcnow
 from .definitions import TASKS
-from .engine import Facts, OrganizationFacts, Status, TaskState, missing_required, task_statuses
+from .engine import (
+    AgreementFact,
+    Facts,
+    OrganizationFacts,
+    Status,
+    TaskState,
+    missing_required,
+    task_statuses,
+)
 from .facts import organizations_facts, people_facts
-from .gate_rule import asked, gate_ready, organization_blockers
+from .gate_rule import asked, gate_ready, in_force, organization_blockers
 
 ORGANIZATION_TASKS = [task for task in TASKS if task.scope == "organization"]
 MEMBER_TASKS = [task for task in TASKS if task.scope == "user"]
@@ -46,6 +54,19 @@ NOT_ACTIVITY = (
 CHUNK = 500
 
 
+def resign_by(agreements: Sequence[AgreementFact]) -> datetime | None:
+    """The earliest date by which a new version of these agreements must be signed, while one
+    signed before has not been signed again (before it: re-sign due; after it: overdue)."""
+    return min((a.sign_by for a in agreements if a.stale and a.sign_by is not None), default=None)
+
+
+def next_deadline(agreements: Sequence[AgreementFact], *others: datetime | None) -> datetime | None:
+    """When time alone next changes these facts: the earliest date to re-sign by still ahead
+    (an earlier signature stops counting then), or one of `others`."""
+    dates = [a.sign_by for a in agreements if a.resign_due and a.sign_by is not None]
+    return min([d for d in (*dates, *others) if d is not None], default=None)
+
+
 @dataclass(frozen=True)
 class Expected:
     """A projection row as live facts say it should be, with its task statuses by key."""
@@ -54,21 +75,30 @@ class Expected:
     statuses: dict[str, str] = field(default_factory=dict)
 
 
-def overall_status(states: Sequence[TaskState], live: bool = False) -> Status:
+def overall_status(states: Sequence[TaskState], live: bool = False, facts: Facts | None = None) -> Status:
     """Completed when no required task the organization's phase asks for is missing (a live
-    organization is no longer asked its onboarding tasks); not started when nothing is under way."""
-    if not [s for s in missing_required(states) if asked(s.task, live)]:
+    organization is no longer asked its onboarding tasks, and its agreements count while an
+    earlier signature is in force); not started when nothing is under way."""
+    missing = [
+        s
+        for s in missing_required(states)
+        if asked(s.task, live) and not (facts is not None and in_force(s.task, facts, live))
+    ]
+    if not missing:
         return Status.COMPLETED
     if all(s.status in (Status.NOT_STARTED, Status.CANNOT_START) for s in states):
         return Status.NOT_STARTED
     return Status.IN_PROGRESS
 
 
+def administrator_facts(org_facts: OrganizationFacts) -> Facts:
+    """An administrator's facts in this organization: its tasks as its task list shows them."""
+    return Facts(email_verified=True, is_admin=True, organization=org_facts)
+
+
 def organization_states(org_facts: OrganizationFacts) -> list[TaskState]:
     """The organization-scope task states, as an administrator's task list shows them."""
-    return task_statuses(
-        Facts(email_verified=True, is_admin=True, organization=org_facts), ORGANIZATION_TASKS
-    )
+    return task_statuses(administrator_facts(org_facts), ORGANIZATION_TASKS)
 
 
 def member_states(facts: Facts) -> list[TaskState]:
@@ -98,6 +128,7 @@ def expected_members(user_ids: Collection[int]) -> dict[int, Expected]:
             "sso_linked": facts.sso_linked,
             "deactivated": person.deactivated,
             "ready": gate_ready(facts, has_role=bool(person.roles), deactivated=person.deactivated),
+            "refresh_due_at": next_deadline(facts.user_agreements),
         }
         expected[user_id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected
@@ -148,7 +179,7 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
         row = {
             "organization_id": org.id,
             "sort_name": org.legal_name.lower() if org.legal_name else None,
-            "overall": overall_status(states, facts[org.id].live).name,
+            "overall": overall_status(states, facts[org.id].live, administrator_facts(facts[org.id])).name,
             "gate_open": not organization_blockers(facts[org.id]),
             "members": facts[org.id].members,
             "members_ready": ready.get(org.id, 0),
@@ -159,7 +190,8 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "last_activity_at": activity.get(org.id) or org.updated_at,
             "completed_at": completed.get(org.id),
             "went_live_at": org.went_live_at,
-            "refresh_due_at": expiring.get(org.id),
+            "refresh_due_at": next_deadline(facts[org.id].agreements, expiring.get(org.id)),
+            "resign_by": resign_by(facts[org.id].agreements),
         }
         expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})
     return expected

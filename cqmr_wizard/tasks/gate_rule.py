@@ -47,6 +47,16 @@ ORGANIZATION_RULE: dict[str, Phases] = {
 }
 
 
+# The agreement tasks whose requirement an earlier signature still meets until a new version's
+# date to sign by (per organization, after an extension; per person), and in which phases: an
+# onboarding organization signs the current version, while a person's own earlier acceptance
+# keeps counting in its window whatever their organization's phase.
+IN_FORCE_ENOUGH: dict[str, Phases] = {
+    "org_agreements": Phases(onboarding=False, live=True),
+    "user_agreements": Phases(onboarding=True, live=True),
+}
+
+
 @dataclass(frozen=True)
 class Blocker:
     """One thing that keeps a member out: a rule's key, or a required task not completed."""
@@ -59,6 +69,13 @@ def asked(task: TaskDefinition, live: bool) -> bool:
     """Whether the gate asks for this task in the organization's phase (onboarding or live);
     an optional task never holds anyone up, whatever the phase."""
     return task.scope != "organization" or not task.required or ORGANIZATION_RULE[task.key].closes(live)
+
+
+def in_force(task: TaskDefinition, facts: Facts, live: bool) -> bool:
+    """Whether an agreement task not completed still holds: an earlier signature within the new
+    version's window, in a phase that accepts it."""
+    rule = IN_FORCE_ENOUGH.get(task.key)
+    return rule is not None and rule.closes(live) and task.in_force is not None and task.in_force(facts)
 
 
 def gate_blockers(facts: Facts, *, has_role: bool, deactivated: bool) -> list[Blocker]:
@@ -77,7 +94,11 @@ def gate_blockers(facts: Facts, *, has_role: bool, deactivated: bool) -> list[Bl
     # A task the phase does not ask about counts as met for the tasks that depend on it.
     tasks = [task for task in TASKS if asked(task, live)]
     met = [task.key for task in TASKS if not asked(task, live)]
-    blockers.extend(Blocker(s.task.key, s) for s in missing_required(task_statuses(facts, tasks, met)))
+    blockers.extend(
+        Blocker(s.task.key, s)
+        for s in missing_required(task_statuses(facts, tasks, met))
+        if not in_force(s.task, facts, live)
+    )
     if not has_role:
         # The CQMR grants access by role: someone whose last role was taken away has none.
         blockers.append(Blocker(ROLE))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import CompoundSelect, bindparam, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -174,20 +174,27 @@ def refreshed_organizations(session: Session) -> frozenset[int]:
 
 
 @cache
-def _due_statement() -> Select:
-    """Built once: every view of a list runs it."""
-    return select(OrganizationProgress.organization_id).where(
+def _due_statement() -> CompoundSelect:
+    """Built once: every view of a list runs it. Organizations and people in one statement."""
+    organizations = select(OrganizationProgress.organization_id, literal(ORGANIZATIONS).label("what")).where(
         OrganizationProgress.refresh_due_at <= bindparam("now")
     )
+    people = select(MemberProgress.user_id, literal(PEOPLE).label("what")).where(
+        MemberProgress.refresh_due_at <= bindparam("now")
+    )
+    return union_all(organizations, people)
 
 
 def refresh_due() -> int:
-    """Recompute, in the caller's transaction, the organizations whose facts time alone has
-    changed since they were written (an invitation expired); return how many."""
-    due = list(db.session.scalars(_due_statement(), {"now": utcnow()}))
-    if due:
-        refresh(db.session, Touched(organizations=set(due)))
-    return len(due)
+    """Recompute, in the caller's transaction, the organizations and people whose facts time
+    alone has changed since they were written (an invitation expired, a date to sign a new
+    agreement version by passed); return how many."""
+    due: dict[str, set[int]] = {ORGANIZATIONS: set(), PEOPLE: set()}
+    for owner, what in db.session.execute(_due_statement(), {"now": utcnow()}):
+        due[what].add(owner)
+    if due[ORGANIZATIONS] or due[PEOPLE]:
+        refresh(db.session, Touched(organizations=due[ORGANIZATIONS], users=due[PEOPLE]))
+    return len(due[ORGANIZATIONS]) + len(due[PEOPLE])
 
 
 def apply_clock() -> int:

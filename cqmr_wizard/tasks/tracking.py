@@ -15,6 +15,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from ..models import (
+    AgreementExtension,
     AgreementUpload,
     AgreementVersion,
     AuditEvent,
@@ -65,6 +66,7 @@ FACT_BEARERS: tuple[FactBearer, ...] = (
     FactBearer(AgreementUpload, organization="organization_id"),
     FactBearer(UserSignature, user="signer_id"),
     FactBearer(AgreementVersion, everyone=PEOPLE),
+    FactBearer(AgreementExtension, organization="organization_id"),
     FactBearer(TrainingReview, user="user_id"),
     FactBearer(TrainingResource, everyone=ORGANIZATIONS),
     # Last activity and completion times come from the organization's audit events.
