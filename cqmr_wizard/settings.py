@@ -74,6 +74,12 @@ DEFAULTS: dict[str, Any] = {
     "REMINDER_INTERVAL": timedelta(days=7),  # at most one reminder of a kind per recipient
     "REMINDER_STALLED_DAYS": 14,  # days without activity before a reminder
     "TRAINING_PDF_MAX_BYTES": 10 * 1024 * 1024,
+    # The yearly access review (team/review.py): how often, reminders before it is due (days,
+    # comma-separated), and whether an overdue one closes the gate after the grace period.
+    "ACCESS_REVIEW_INTERVAL": timedelta(days=365),
+    "ACCESS_REVIEW_REMINDER_DAYS": "30,7,1",
+    "ACCESS_REVIEW_ENFORCE": False,
+    "ACCESS_REVIEW_GRACE": timedelta(days=30),
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

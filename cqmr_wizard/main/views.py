@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from flask import g, redirect, render_template, url_for
 from flask_login import current_user
@@ -12,9 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..access import Access, allow, fully_authenticated
 from ..auth.forms import ConfirmForm
 from ..extensions import db
+from ..models.base import utcnow
 from ..tasks.engine import TaskState, missing_required
 from ..tasks.gate_rule import asked
-from ..tasks.task_list import projected_states, team_notes
+from ..tasks.task_list import TeamNotes, projected_states, team_notes
+from ..team.review_facts import reminder_days
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,15 @@ def _display_position(state: TaskState) -> int:
     return DISPLAY_ORDER.index(key) if key in DISPLAY_ORDER else len(DISPLAY_ORDER)
 
 
+def review_due(team: TeamNotes | None) -> datetime | None:
+    """The access review's due date, once the first reminder is due (or it is overdue)."""
+    due = team.access_review_due_at if team is not None else None
+    if due is None:
+        return None
+    days = reminder_days()
+    return due if due - utcnow() <= timedelta(days=days[0] if days else 0) else None
+
+
 @bp.route("/")
 @allow(Access.PUBLIC)
 def index():
@@ -58,6 +70,7 @@ def tasks():
     membership = g.membership
     live = membership is not None and membership.organization.went_live_at is not None
     admin = membership is not None and membership.has_role("admin")
+    team = team_notes(membership.organization_id) if admin else None
     return render_template(
         "main/tasks.html",
         states=states,
@@ -70,7 +83,9 @@ def tasks():
         total=len(required),
         membership=membership,
         live=live,
-        team=team_notes(membership.organization_id) if admin else None,
+        team=team,
+        review_due=review_due(team),
+        now=utcnow(),
         form=ConfirmForm(),
     )
 

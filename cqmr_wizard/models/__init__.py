@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic and the app factory import this)."""
 
+from .access_review import AccessReview
 from .accounts import EmailToken, User
 from .agreements import (
     AgreementReview,
@@ -24,6 +25,7 @@ from .throttling import RateLimitCounter, SignInThrottle
 from .training import TrainingResource, TrainingReview
 
 __all__ = [
+    "AccessReview",
     "AgreementReview",
     "AgreementUpload",
     "AgreementVersion",

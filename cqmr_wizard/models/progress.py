@@ -37,6 +37,8 @@ class OrganizationProgress(db.Model):
     went_live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Organization.went_live_at
     # When time alone changes a fact (the first open invitation expires): recomputed then.
     refresh_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A live organization's next yearly access review is due (team/review_facts.py).
+    access_review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class OrganizationTaskStatus(db.Model):

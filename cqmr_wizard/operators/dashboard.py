@@ -8,11 +8,11 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from ..access import Access, allow
+from ..csv_export import csv_stream
 from ..models import Organization
 from ..models.organizations import ELIGIBILITY_CHOICES
 from ..pagination import page_url_maker
 from . import bp, services
-from .csv_export import csv_stream
 from .duplicates import shared_tax_ids
 from .forms import DashboardForm
 from .listing import ORGANIZATION_TASKS, Filters, Listing, count, export_rows, list_organizations, split
