@@ -14,7 +14,17 @@ from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
 from ..tasks import Facts, load_facts
-from ..tasks.gate_rule import DEACTIVATED, EMAIL, OFFBOARDED, ROLE, SUSPENDED, Blocker, gate_blockers
+from ..tasks.gate_rule import (
+    ACCESS_REVIEW,
+    DEACTIVATED,
+    EMAIL,
+    OFFBOARDED,
+    ROLE,
+    SUSPENDED,
+    Blocker,
+    gate_blockers,
+)
+from ..team.review_facts import due_dates
 from ..template_filters import when_text
 
 
@@ -67,7 +77,9 @@ def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTa
         title = task.title
         if task.key == "org_agreements" and facts.organization is not None and not facts.organization.signers:
             # The signer who signed before may have left: the signatures stand, a new one signs.
-            title = f"{title}: first, an administrator names an authorized signer (your organization has none)"
+            title = (
+                f"{title}: first, an administrator names an authorized signer (your organization has none)"
+            )
         return MissingTask(task.key, title, blocker.state.status.value, who)
     if blocker.key == SUSPENDED:
         reason = membership.organization.suspension_reason or "no reason recorded"
@@ -85,6 +97,17 @@ def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTa
             f"Your organization's participation in the CQMR ended on {when_text(org.offboarded_at)} ({reason})",
             "Ended",
             "The CQMR program team",
+        )
+    if blocker.key == ACCESS_REVIEW:
+        due = due_dates([membership.organization])[membership.organization_id]
+        return MissingTask(
+            ACCESS_REVIEW,
+            f"Your organization's yearly access review was due by {when_text(due)}: an administrator "
+            "confirms who still needs access to the CQMR on the team page",
+            "Overdue",
+            "You, as your organization's administrator"
+            if facts.is_admin
+            else "Your organization's administrator",
         )
     return MissingTask(blocker.key, *RULES[blocker.key])
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..access import Access, allow
 from ..csv_export import csv_stream
 from ..models import Organization
+from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES
 from ..pagination import page_url_maker
 from . import bp, services
@@ -25,6 +26,7 @@ def filters_from(form: DashboardForm) -> Filters:
         task=form.task.data or "",
         status=form.status.data or "",
         stalled_days=form.stalled.data,
+        review_overdue=bool(form.review_overdue.data),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         page=form.page.data or 1,
@@ -43,6 +45,7 @@ def render_dashboard(form: DashboardForm, listing: Listing | None):
         page_url=page_url_maker("operators.dashboard"),
         shared_tax_ids=shared_tax_ids(row.organization.tax_id for row in listing.rows) if listing else {},
         export_args={k: v for k, v in request.args.items() if k != "page" and v != ""},
+        now=utcnow(),
     ), 200 if listing is not None else 400
 
 
@@ -92,6 +95,7 @@ EXPORT_HEADER = [
     "Started",
     "Last activity",
     "Completed",
+    "Access review due",
 ]
 
 
@@ -101,7 +105,7 @@ def export_cells(filters: Filters) -> Iterator[list[object]]:
         (org_id, name, eligibility, tax_id, ohp, suspended, started), states, overall, rest = split(
             result, len(EXPORT_COLUMNS)
         )
-        members, ready, last_activity, completed_at = rest
+        members, ready, last_activity, completed_at, review_due = rest
         yield [
             org_id,
             name,
@@ -116,4 +120,5 @@ def export_cells(filters: Filters) -> Iterator[list[object]]:
             started,
             last_activity,
             completed_at,
+            review_due,
         ]

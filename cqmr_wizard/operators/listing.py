@@ -42,6 +42,7 @@ class Filters:
     task: str = ""
     status: str = ""
     stalled_days: int | None = None
+    review_overdue: bool = False  # the yearly access review is past its due date
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -73,6 +74,7 @@ class Row:
     ready: int
     last_activity: datetime
     completed_at: datetime | None
+    access_review_due_at: datetime | None = None
 
     @property
     def statuses(self) -> tuple[Status, ...]:
@@ -93,6 +95,7 @@ class Listing:
 PATTERN = bindparam("pattern", type_=String())
 DIGITS = bindparam("digits", type_=String())
 STALLED_BEFORE = bindparam("stalled_before")
+NOW = bindparam("now")
 STATUS = bindparam("status", type_=String())
 TASK = bindparam("task", type_=String())
 LIMIT = bindparam("limit", type_=Integer())
@@ -105,6 +108,7 @@ class Shape(NamedTuple):
     search: bool
     digits: bool
     stalled: bool
+    review_overdue: bool
     status: str  # "", OVERALL or "task"
     sort: str
     descending: bool
@@ -120,6 +124,7 @@ def _shape(filters: Filters) -> Shape:
         search=bool(filters.q.strip()),
         digits=len(_digits(filters)) >= 2,
         stalled=filters.stalled_days is not None,
+        review_overdue=filters.review_overdue,
         status=status,
         sort=filters.sort,
         descending=filters.descending,
@@ -136,6 +141,8 @@ def _params(filters: Filters) -> dict[str, object]:
     }
     if filters.stalled_days is not None:
         params["stalled_before"] = utcnow() - timedelta(days=filters.stalled_days)
+    if filters.review_overdue:
+        params["now"] = utcnow()
     return params
 
 
@@ -153,6 +160,8 @@ def _where(query: Select, shape: Shape) -> Select:
             OrganizationProgress.last_activity_at < STALLED_BEFORE,
             OrganizationProgress.overall != Status.COMPLETED.name,
         )
+    if shape.review_overdue:
+        query = query.where(OrganizationProgress.access_review_due_at < NOW)
     if shape.status == OVERALL:
         query = query.where(OrganizationProgress.overall == STATUS)
     elif shape.status:
@@ -212,6 +221,7 @@ PROGRESS = (
     OrganizationProgress.members_ready,
     OrganizationProgress.last_activity_at,
     OrganizationProgress.completed_at,
+    OrganizationProgress.access_review_due_at,
 )
 
 
@@ -277,10 +287,8 @@ def list_organizations(filters: Filters, page_size: int) -> Listing:
     columns = len(SUMMARY_COLUMNS)
     rows = []
     for result in results:
-        summary, states, overall, (members, ready, last_activity, completed_at) = split(result, columns)
-        rows.append(
-            Row(OrganizationSummary(*summary), states, overall, members, ready, last_activity, completed_at)
-        )
+        summary, states, overall, progress = split(result, columns)
+        rows.append(Row(OrganizationSummary(*summary), states, overall, *progress))
     return Listing(rows, total, filters.page, max(1, -(-total // page_size)))
 
 
