@@ -55,7 +55,7 @@ def test_stalled_administrators_are_reminded_once_per_interval(app, mailbox):
     make_org(app, "Busy Clinic", members=1)
     admin = admin_email(app, stalled)
     output = run(app, "--stalled-days", "14")
-    assert "Reminders: 1 sent (1 about stalled onboarding, 0 about invitations)" in output
+    assert "Reminders: 1 sent (1 about stalled onboarding, 0 about invitations, 0 about access reviews)" in output
     message = mailbox.last_to(admin)
     body = message.get_payload(decode=True).decode()
     assert "Quiet Clinic" in body and "more than 14 days" in body
