@@ -45,10 +45,13 @@ def enforced_from(due: datetime | None) -> datetime | None:
 
 
 def due_dates(orgs: Sequence[Organization]) -> dict[int, datetime | None]:
-    """Each organization's next review due date (None while onboarding), in one query at most."""
-    live = [org.id for org in orgs if org.went_live_at is not None]
-    last = last_reviews(live)
-    return {org.id: due_at(org.went_live_at, last.get(org.id)) for org in orgs}
+    """Each organization's next review due date (None while onboarding, and once its
+    participation ended), in one query at most."""
+    reviewed = [org for org in orgs if org.went_live_at is not None and org.offboarded_at is None]
+    last = last_reviews([org.id for org in reviewed])
+    due = dict.fromkeys((org.id for org in orgs), None)
+    due.update({org.id: due_at(org.went_live_at, last.get(org.id)) for org in reviewed})
+    return due
 
 
 def enforced_overdue(orgs: Sequence[Organization]) -> dict[int, bool]:

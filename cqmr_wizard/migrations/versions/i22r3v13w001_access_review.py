@@ -45,12 +45,19 @@ def upgrade():
     progress = sa.table(
         'organization_progress',
         sa.column('organization_id', sa.Integer()),
-        sa.column('went_live_at', UTCDateTime()),
         sa.column('access_review_due_at', UTCDateTime()),
+    )
+    organization = sa.table(
+        'organization',
+        sa.column('id', sa.Integer()),
+        sa.column('went_live_at', UTCDateTime()),
+        sa.column('offboarded_at', UTCDateTime()),
     )
     connection = op.get_bind()
     live = connection.execute(
-        sa.select(progress.c.organization_id, progress.c.went_live_at).where(progress.c.went_live_at.is_not(None))
+        sa.select(organization.c.id, organization.c.went_live_at).where(
+            organization.c.went_live_at.is_not(None), organization.c.offboarded_at.is_(None)
+        )
     ).all()
     for org_id, went_live_at in live:
         connection.execute(
