@@ -1,7 +1,9 @@
 """Reminders, for cron: `flask reminders send [--stalled-days N]`.
 
 Administrators of organizations whose onboarding has stalled, and people who have not
-accepted an invitation, get at most one reminder of each kind per REMINDER_INTERVAL. The
+accepted an invitation, get at most one reminder of each kind per REMINDER_INTERVAL;
+administrators of a live organization whose yearly access review comes due are reminded at
+each of ACCESS_REVIEW_REMINDER_DAYS before it, once per due date. The
 `reminder_log` row is written in the same transaction as the audit event, under a unique
 (recipient, kind, period) key, so that running the command twice, or on two hosts at once,
 never sends anything twice."""
@@ -23,14 +25,26 @@ from .agreements.resign_reminders import send_resign_reminders
 from .audit.events import AuditEventType
 from .extensions import db
 from .mail import external_url, send_mail
-from .models import Invitation, Membership, MembershipRole, Organization, ReminderLog, User
+from .models import (
+    Invitation,
+    Membership,
+    MembershipRole,
+    Organization,
+    OrganizationProgress,
+    ReminderLog,
+    User,
+)
 from .models.base import utcnow
 from .operators.listing import Filters, listing_query, split
 from .tasks.projection import refresh_due
+from .team.review_facts import reminder_days
+from .template_filters import when_text
 
 STALLED = "stalled_onboarding"
 INVITATION = "invitation_pending"
 RESIGN = "resign"
+ACCESS_REVIEW = "access_review"  # a kind per reminder point: "access_review_30d", ...
+DAY = timedelta(days=1)
 
 
 @dataclass
@@ -42,7 +56,8 @@ class Summary:
         return (
             f"Reminders: {sum(self.sent.values())} sent ({self.sent[STALLED]} about stalled "
             f"onboarding, {self.sent[INVITATION]} about invitations, {self.sent[RESIGN]} about "
-            f"new agreement versions to sign), {self.already_reminded} skipped (already reminded)."
+            f"new agreement versions to sign, {self.sent[ACCESS_REVIEW]} about access reviews), "
+            f"{self.already_reminded} skipped (already reminded)."
         )
 
 
@@ -51,8 +66,18 @@ def period_of(when: datetime, interval: timedelta) -> int:
     return int(when.timestamp() // interval.total_seconds())
 
 
-def claim(recipient: str, kind: str, organization_id: int | None, now: datetime, interval: timedelta) -> bool:
-    """Write the reminder's log row unless one was sent within the interval; False if not."""
+def claim(
+    recipient: str,
+    kind: str,
+    organization_id: int | None,
+    now: datetime,
+    interval: timedelta,
+    period: int | None = None,
+) -> bool:
+    """Write the reminder's log row unless one was sent within the interval (or, given a
+    `period`, unless this period's was sent at all); False if not."""
+    if period is not None:
+        return _insert_claim(recipient, kind, organization_id, now, period)
     recent = db.session.scalar(
         select(ReminderLog.id)
         .where(
@@ -64,13 +89,17 @@ def claim(recipient: str, kind: str, organization_id: int | None, now: datetime,
     )
     if recent is not None:
         return False
+    return _insert_claim(recipient, kind, organization_id, now, period_of(now, interval))
+
+
+def _insert_claim(recipient: str, kind: str, organization_id: int | None, now: datetime, period: int) -> bool:
     try:
         with db.session.begin_nested():
             db.session.add(
                 ReminderLog(
                     recipient=recipient.lower(),
                     kind=kind,
-                    period=period_of(now, interval),
+                    period=period,
                     organization_id=organization_id,
                     sent_at=now,
                 )
@@ -128,6 +157,26 @@ def open_invitations(stalled_days: int, now: datetime) -> list[Invitation]:
     )
 
 
+def reviews_coming(now: datetime) -> list[tuple[Organization, datetime, int]]:
+    """Live, unsuspended organizations whose access review falls due within the first reminder
+    point, each with its due date and the latest point reached (days before it)."""
+    days = reminder_days()
+    if not days:
+        return []
+    rows = db.session.execute(
+        select(Organization, OrganizationProgress.access_review_due_at)
+        .join(OrganizationProgress, OrganizationProgress.organization_id == Organization.id)
+        .where(
+            OrganizationProgress.access_review_due_at > now,
+            OrganizationProgress.access_review_due_at <= now + days[0] * DAY,
+            Organization.suspended_at.is_(None),
+            Organization.offboarded_at.is_(None),
+        )
+        .order_by(Organization.id)
+    ).tuples()
+    return [(org, due, min(d for d in days if due - now <= d * DAY)) for org, due in rows]
+
+
 def _deliver(
     summary: Summary,
     kind: str,
@@ -135,13 +184,14 @@ def _deliver(
     organization_id: int | None,
     subject: str,
     template: str,
+    period: int | None = None,
     **context: object,
 ) -> None:
     """Claim, audit, queue the mail and commit one reminder; the mail is delivered after commit
     (and, if the mail server does not answer, retried from the outbox)."""
     now = utcnow()
     interval = current_app.config["REMINDER_INTERVAL"]
-    if not claim(recipient, kind, organization_id, now, interval):
+    if not claim(recipient, kind, organization_id, now, interval, period):
         summary.already_reminded += 1
         return
     audit.record(
@@ -151,7 +201,12 @@ def _deliver(
     )
     send_mail(recipient, subject, template, **context)
     db.session.commit()
-    summary.sent[kind] += 1
+    summary.sent[_family(kind)] += 1
+
+
+def _family(kind: str) -> str:
+    """The summary's count a kind belongs to (each access review point counts as one kind)."""
+    return ACCESS_REVIEW if kind.startswith(ACCESS_REVIEW) else kind
 
 
 def send_reminders(stalled_days: int) -> Summary:
@@ -192,7 +247,35 @@ def send_reminders(stalled_days: int) -> Summary:
     sent, already = send_resign_reminders()
     summary.sent[RESIGN] += sent
     summary.already_reminded += already
+    send_review_reminders(summary)
     return summary
+
+
+def send_review_reminders(summary: Summary) -> None:
+    """Remind administrators of each access review coming due: at each reminder point, once
+    per due date (the claim's period is the due date's day)."""
+    now = utcnow()
+    coming = reviews_coming(now)
+    admins = administrators([org.id for org, _, _ in coming])
+    config = current_app.config
+    for org, due, days in coming:
+        for user in admins[org.id]:
+            _deliver(
+                summary,
+                f"{ACCESS_REVIEW}_{days}d",
+                user.email,
+                org.id,
+                f"Your organization's yearly CQMR access review is due by {when_text(due)}",
+                "reminder_access_review",
+                period=period_of(due, DAY),
+                user=user,
+                organization=org,
+                due=due,
+                days=days,
+                link=external_url("team.access_review"),
+                enforced=config["ACCESS_REVIEW_ENFORCE"],
+                grace_days=config["ACCESS_REVIEW_GRACE"].days,
+            )
 
 
 reminders_cli = AppGroup("reminders", help="Reminder emails (run daily from cron).")
@@ -206,8 +289,8 @@ reminders_cli = AppGroup("reminders", help="Reminder emails (run daily from cron
     help="Days without activity before a reminder (default REMINDER_STALLED_DAYS).",
 )
 def send_command(stalled_days: int | None) -> None:
-    """Remind administrators of stalled onboarding, invitees who have not accepted, and signers
-    and people of a new agreement version to sign before its date."""
+    """Remind administrators of stalled onboarding and access reviews coming due, invitees who
+    have not accepted, and signers and people of a new agreement version to sign before its date."""
     days = stalled_days or current_app.config["REMINDER_STALLED_DAYS"]
     summary = send_reminders(days)
     click.echo(summary.line())

@@ -78,6 +78,12 @@ DEFAULTS: dict[str, Any] = {
     # unless told otherwise; reminders go this many days before its date (each once).
     "AGREEMENT_RESIGN_WINDOW": timedelta(days=60),
     "AGREEMENT_RESIGN_REMINDER_DAYS": "30,7,1",
+    # The yearly access review (team/review.py): how often, reminders before it is due (days,
+    # comma-separated), and whether an overdue one closes the gate after the grace period.
+    "ACCESS_REVIEW_INTERVAL": timedelta(days=365),
+    "ACCESS_REVIEW_REMINDER_DAYS": "30,7,1",
+    "ACCESS_REVIEW_ENFORCE": False,
+    "ACCESS_REVIEW_GRACE": timedelta(days=30),
     "PASSWORD_MIN_SCORE": 3,
     "ARGON2_TIME_COST": 3,
     "ARGON2_MEMORY_COST": 65536,

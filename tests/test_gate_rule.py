@@ -38,6 +38,8 @@ BROKEN = {
     "org_agreements": {
         "agreements": (AgreementFact("opa", published=True, stale=True), SIGNED[1]),
     },
+    # Set only with ACCESS_REVIEW_ENFORCE on, past the grace period (team/review_facts.py).
+    "access_review": {"access_review_overdue": True},
 }
 # The table the issue asks for: does the condition, broken, close the gate while onboarding / live?
 EXPECTED = {
@@ -48,6 +50,7 @@ EXPECTED = {
     "details": (True, False),
     "team": (True, False),
     "org_agreements": (True, True),
+    "access_review": (False, True),
 }
 # A member with all their own conditions met.
 MEMBER = Facts(
@@ -64,7 +67,8 @@ MEMBER = Facts(
 
 def test_the_table_covers_every_required_organization_task_and_state():
     required = {t.key for t in TASKS if t.scope == "organization" and t.required}
-    assert set(ORGANIZATION_RULE) == required | {"suspended", "offboarded"} == set(EXPECTED) == set(BROKEN)
+    states = {"suspended", "offboarded", "access_review"}
+    assert set(ORGANIZATION_RULE) == required | states == set(EXPECTED) == set(BROKEN)
     assert {key: (p.onboarding, p.live) for key, p in ORGANIZATION_RULE.items()} == EXPECTED
 
 

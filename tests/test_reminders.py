@@ -56,7 +56,8 @@ def test_stalled_administrators_are_reminded_once_per_interval(app, mailbox):
     admin = admin_email(app, stalled)
     output = run(app, "--stalled-days", "14")
     assert (
-        "Reminders: 1 sent (1 about stalled onboarding, 0 about invitations, 0 about new agreement" in output
+        "Reminders: 1 sent (1 about stalled onboarding, 0 about invitations, 0 about new agreement "
+        "versions to sign, 0 about access reviews)" in output
     )
     message = mailbox.last_to(admin)
     body = message.get_payload(decode=True).decode()

@@ -76,6 +76,8 @@ class AuditEventType(StrEnum):
     MEMBERSHIP_ROLES_CHANGED = "membership.roles_changed", "Member's roles changed"
     MEMBERSHIP_DEACTIVATED = "membership.deactivated", "Member deactivated"
     MEMBERSHIP_REACTIVATED = "membership.reactivated", "Member reactivated"
+    ACCESS_REVIEW_COMPLETED = "access_review.completed", "Yearly access review completed"
+    ACCESS_REVIEW_EXPORTED = "access_review.exported", "Access reviews downloaded"
 
     JOIN_REQUESTED = "join.requested", "Asked to join an organization"
     JOIN_APPROVED = "join.approved", "Request to join approved"

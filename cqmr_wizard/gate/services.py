@@ -14,7 +14,17 @@ from ..extensions import db
 from ..models import Membership, User
 from ..sso.services import identity_for
 from ..tasks import Facts, load_facts
-from ..tasks.gate_rule import DEACTIVATED, EMAIL, OFFBOARDED, ROLE, SUSPENDED, Blocker, gate_blockers
+from ..tasks.gate_rule import (
+    ACCESS_REVIEW,
+    DEACTIVATED,
+    EMAIL,
+    OFFBOARDED,
+    ROLE,
+    SUSPENDED,
+    Blocker,
+    gate_blockers,
+)
+from ..team.review_facts import due_dates
 from ..template_filters import when_text
 
 
@@ -87,6 +97,17 @@ def _worded(blocker: Blocker, facts: Facts, membership: Membership) -> MissingTa
             f"Your organization's participation in the CQMR ended on {when_text(org.offboarded_at)} ({reason})",
             "Ended",
             "The CQMR program team",
+        )
+    if blocker.key == ACCESS_REVIEW:
+        due = due_dates([membership.organization])[membership.organization_id]
+        return MissingTask(
+            ACCESS_REVIEW,
+            f"Your organization's yearly access review was due by {when_text(due)}: an administrator "
+            "confirms who still needs access to the CQMR on the team page",
+            "Overdue",
+            "You, as your organization's administrator"
+            if facts.is_admin
+            else "Your organization's administrator",
         )
     return MissingTask(blocker.key, *RULES[blocker.key])
 

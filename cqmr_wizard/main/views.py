@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from flask import g, redirect, render_template, url_for
 from flask_login import current_user
@@ -14,10 +15,12 @@ from ..agreements.changes import new_versions
 from ..agreements.facts import agreement_facts
 from ..auth.forms import ConfirmForm
 from ..extensions import db
+from ..models.base import utcnow
 from ..tasks.definitions import agreements_in_force
 from ..tasks.engine import TaskState, missing_required
 from ..tasks.gate_rule import IN_FORCE_ENOUGH, asked
-from ..tasks.task_list import projected_states, team_notes
+from ..tasks.task_list import TeamNotes, projected_states, team_notes
+from ..team.review_facts import reminder_days
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,15 @@ DISPLAY_ORDER = (
 def _display_position(state: TaskState) -> int:
     key = state.task.key
     return DISPLAY_ORDER.index(key) if key in DISPLAY_ORDER else len(DISPLAY_ORDER)
+
+
+def review_due(team: TeamNotes | None) -> datetime | None:
+    """The access review's due date, once the first reminder is due (or it is overdue)."""
+    due = team.access_review_due_at if team is not None else None
+    if due is None:
+        return None
+    days = reminder_days()
+    return due if due - utcnow() <= timedelta(days=days[0] if days else 0) else None
 
 
 @bp.route("/")
@@ -72,6 +84,7 @@ def tasks():
         and agreements_in_force(org_facts[org_ids[0]]),
         "user_agreements": agreements_in_force(own[current_user.id]),
     }
+    team = team_notes(membership.organization_id) if admin else None
     return render_template(
         "main/tasks.html",
         organization_changes=organization_changes,
@@ -86,7 +99,9 @@ def tasks():
         total=len(required),
         membership=membership,
         live=live,
-        team=team_notes(membership.organization_id) if admin else None,
+        team=team,
+        review_due=review_due(team),
+        now=utcnow(),
         form=ConfirmForm(),
     )
 

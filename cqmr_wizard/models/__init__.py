@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic and the app factory import this)."""
 
+from .access_review import AccessReview
 from .accounts import EmailToken, User
 from .agreements import (
     AgreementExtension,
@@ -26,6 +27,7 @@ from .training import TrainingResource, TrainingReview
 
 __all__ = [
     "AgreementExtension",
+    "AccessReview",
     "AgreementReview",
     "AgreementUpload",
     "AgreementVersion",

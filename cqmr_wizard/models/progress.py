@@ -41,6 +41,8 @@ class OrganizationProgress(db.Model):
     # The earliest date by which a new version of an organization agreement must be signed,
     # while one signed before is not re-signed: "re-sign due" before it, "overdue" after.
     resign_by: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # A live organization's next yearly access review is due (team/review_facts.py).
+    access_review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class OrganizationTaskStatus(db.Model):

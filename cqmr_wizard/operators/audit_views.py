@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from ..access import Access, allow
 from ..audit import verifications
+from ..csv_export import csv_stream
 from ..pagination import page_url_maker
 from . import bp, services
 from .audit_search import (
@@ -23,7 +24,6 @@ from .audit_search import (
     export_rows,
     page_of_events,
 )
-from .csv_export import csv_stream
 from .forms import AuditSearchForm
 
 VERIFY_PER_VIEW = 5000

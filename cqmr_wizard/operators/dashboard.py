@@ -9,12 +9,12 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from ..access import Access, allow
+from ..csv_export import csv_stream
 from ..models import Organization
 from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES
 from ..pagination import page_url_maker
 from . import bp, services
-from .csv_export import csv_stream
 from .duplicates import shared_tax_ids
 from .forms import DashboardForm
 from .listing import ORGANIZATION_TASKS, Filters, Listing, count, export_rows, list_organizations, split
@@ -29,6 +29,7 @@ def filters_from(form: DashboardForm) -> Filters:
         stalled_days=form.stalled.data,
         participation=form.participation.data or "",
         resign=form.resign.data or "",
+        review_overdue=bool(form.review_overdue.data),
         sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         page=form.page.data or 1,
@@ -112,6 +113,7 @@ EXPORT_HEADER = [
     "Completed",
     "Re-sign",
     "Sign new version by",
+    "Access review due",
 ]
 
 
@@ -122,7 +124,7 @@ def export_cells(filters: Filters) -> Iterator[list[object]]:
         (org_id, name, eligibility, tax_id, ohp, suspended, started), states, overall, rest = split(
             result, len(EXPORT_COLUMNS)
         )
-        members, ready, last_activity, completed_at, resign_by = rest
+        members, ready, last_activity, completed_at, resign_by, review_due = rest
         yield [
             org_id,
             name,
@@ -139,4 +141,5 @@ def export_cells(filters: Filters) -> Iterator[list[object]]:
             completed_at,
             resign_state(resign_by, now),
             resign_by,
+            review_due,
         ]

@@ -7,7 +7,7 @@ from datetime import date
 from functools import cache
 
 from markupsafe import Markup
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select
 
@@ -68,6 +68,7 @@ class DashboardForm(SearchForm):
         ],
         default="",
     )
+    review_overdue = BooleanField("Access review overdue")
     sort = SelectField(
         "Sort by",
         choices=[(key, label) for key, label in SORTS.items()]

@@ -47,6 +47,7 @@ class Filters:
     stalled_days: int | None = None
     participation: str = ""  # "", PARTICIPATION_ENDED or OFFBOARDING_REQUESTED
     resign: str = ""  # RESIGN_DUE or RESIGN_OVERDUE: a new agreement version to sign, by or past its date
+    review_overdue: bool = False  # the yearly access review is past its due date
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -81,6 +82,7 @@ class Row:
     last_activity: datetime
     completed_at: datetime | None
     resign_by: datetime | None = None  # the date to sign a new agreement version by, if one is
+    access_review_due_at: datetime | None = None
 
     @property
     def statuses(self) -> tuple[Status, ...]:
@@ -115,6 +117,7 @@ class Shape(NamedTuple):
     digits: bool
     stalled: bool
     resign: str  # "", RESIGN_DUE or RESIGN_OVERDUE
+    review_overdue: bool
     status: str  # "", OVERALL or "task"
     participation: str
     sort: str
@@ -132,6 +135,7 @@ def _shape(filters: Filters) -> Shape:
         digits=len(_digits(filters)) >= 2,
         stalled=filters.stalled_days is not None,
         resign=filters.resign,
+        review_overdue=filters.review_overdue,
         status=status,
         participation=filters.participation,
         sort=filters.sort,
@@ -149,7 +153,7 @@ def _params(filters: Filters) -> dict[str, object]:
     }
     if filters.stalled_days is not None:
         params["stalled_before"] = utcnow() - timedelta(days=filters.stalled_days)
-    if filters.resign:
+    if filters.resign or filters.review_overdue:
         params["now"] = utcnow()
     return params
 
@@ -178,6 +182,8 @@ def _where(query: Select, shape: Shape) -> Select:
         query = query.where(OrganizationProgress.resign_by > NOW)
     elif shape.resign == RESIGN_OVERDUE:
         query = query.where(OrganizationProgress.resign_by <= NOW)
+    if shape.review_overdue:
+        query = query.where(OrganizationProgress.access_review_due_at < NOW)
     if shape.status == OVERALL:
         query = query.where(OrganizationProgress.overall == STATUS)
     elif shape.status:
@@ -238,6 +244,7 @@ PROGRESS = (
     OrganizationProgress.last_activity_at,
     OrganizationProgress.completed_at,
     OrganizationProgress.resign_by,
+    OrganizationProgress.access_review_due_at,
 )
 
 

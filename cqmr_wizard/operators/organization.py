@@ -10,13 +10,16 @@ from ..access import Access, allow
 from ..agreements.windows import agreement_rows
 from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
+from ..csv_export import csv_response
 from ..extensions import db
 from ..mfa import admin as mfa_admin
 from ..mfa import services as mfa_services
 from ..mfa.forms import ReauthenticateForm
-from ..models import Membership, Organization
+from ..models import Membership, Organization, OrganizationProgress
+from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
 from ..provisioning import services as provisioning
+from ..team import review_export
 from ..views import add_error, pdf_download
 from . import bp, participation, services
 from .forms import SuspendForm
@@ -27,6 +30,7 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
     profile = load_profile(org_id)
     if profile is None:
         abort(404)
+    progress = db.session.get(OrganizationProgress, org_id)
     return render_template(
         "operators/organization.html",
         profile=profile,
@@ -43,6 +47,8 @@ def render_profile(org_id: int, *, suspend_form: SuspendForm | None = None, stat
         roles=ROLES,
         eligibility=ELIGIBILITY_CHOICES,
         types=ORGANIZATION_TYPES,
+        review_due=progress.access_review_due_at if progress is not None else None,
+        now=utcnow(),
     ), status
 
 
@@ -165,3 +171,13 @@ def signature_document(org_id: int, signature_id: int, kind: str):
     db.session.commit()
     body = signature.certificate_pdf if kind == "certificate" else signature.signed_copy_pdf
     return pdf_download(body, f"signature-{signature_id}-{kind}.pdf")
+
+
+@bp.route("/organizations/<int:org_id>/access-reviews.csv")
+@allow(Access.OPERATOR)
+def access_reviews_csv(org_id: int):
+    """Every access review the organization completed, for an auditor (audited)."""
+    organization_or_404(org_id)
+    count = review_export.review_count(org_id)
+    services.record_export(current_user, "access_reviews", {"organization_id": org_id}, count)
+    return csv_response(f"access-reviews-{org_id}", review_export.HEADER, review_export.export_rows(org_id))

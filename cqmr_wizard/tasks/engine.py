@@ -35,6 +35,9 @@ class OrganizationFacts:
     live: bool = False
     # Its participation was ended by the registry (offboarded): the gate stays shut.
     offboarded: bool = False
+    # Its yearly access review is overdue past the grace period, with ACCESS_REVIEW_ENFORCE on
+    # (never set otherwise, so the rule table's "live: yes" holds only when enforced).
+    access_review_overdue: bool = False
     # Training materials published, and how many of them a member they are meant for reviewed.
     training_items: int = 0
     training_reviewed: int = 0

@@ -23,6 +23,7 @@ from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import AuditEvent, Invitation, Membership, Organization
 from ..models.base import utcnow
+from ..team.review_facts import due_dates, enforced_from
 from .definitions import TASKS
 from .engine import (
     AgreementFact,
@@ -168,11 +169,20 @@ def activity_times(organization_ids: Collection[int]) -> tuple[dict[int, datetim
     return activity, completed, expiring
 
 
+def next_change(*moments: datetime | None) -> datetime | None:
+    """The earliest of the moments still to come at which time alone changes a fact (an open
+    invitation expires; an overdue access review's grace period ends, when enforced)."""
+    now = utcnow()
+    coming = [moment for moment in moments if moment is not None and moment > now]
+    return min(coming, default=None)
+
+
 def expected_organizations(organization_ids: Collection[int], ready: dict[int, int]) -> dict[int, Expected]:
     """The organization rows of these organizations, given how many members each has ready."""
     orgs = db.session.scalars(select(Organization).where(Organization.id.in_(organization_ids))).all()
     facts = organizations_facts(orgs)
     activity, completed, expiring = activity_times([org.id for org in orgs])
+    reviews_due = due_dates(orgs)
     expected = {}
     for org in orgs:
         states = organization_states(facts[org.id])
@@ -190,7 +200,11 @@ def expected_organizations(organization_ids: Collection[int], ready: dict[int, i
             "last_activity_at": activity.get(org.id) or org.updated_at,
             "completed_at": completed.get(org.id),
             "went_live_at": org.went_live_at,
-            "refresh_due_at": next_deadline(facts[org.id].agreements, expiring.get(org.id)),
+            "access_review_due_at": reviews_due[org.id],
+            "refresh_due_at": next_change(
+                next_deadline(facts[org.id].agreements, expiring.get(org.id)),
+                enforced_from(reviews_due[org.id]),
+            ),
             "resign_by": resign_by(facts[org.id].agreements),
         }
         expected[org.id] = Expected(row, {s.task.key: s.status.name for s in states})

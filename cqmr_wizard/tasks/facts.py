@@ -15,6 +15,7 @@ from ..models import Membership, Organization, User
 from ..onboarding.facts import details_answered
 from ..sso.facts import linked_user_ids
 from ..team.facts import PersonFacts, person_facts, team_counts
+from ..team.review_facts import enforced_overdue
 from ..training.facts import training_counts
 from .engine import Facts, OrganizationFacts
 
@@ -33,14 +34,20 @@ def organization_facts(org: Organization) -> OrganizationFacts:
 
 
 def organizations_facts(orgs: Sequence[Organization]) -> dict[int, OrganizationFacts]:
-    """The facts of each organization, in seven queries whatever their number."""
+    """The facts of each organization, in seven queries whatever their number (eight with
+    ACCESS_REVIEW_ENFORCE on)."""
     ids = [org.id for org in orgs]
     team = team_counts(ids)
     training = training_counts(ids)
     agreements, _ = agreement_facts(ids, ())
+    overdue = enforced_overdue(orgs)
     return {
         org.id: replace(
-            organization_facts(org), **team[org.id], **training[org.id], agreements=agreements[org.id]
+            organization_facts(org),
+            **team[org.id],
+            **training[org.id],
+            agreements=agreements[org.id],
+            access_review_overdue=overdue.get(org.id, False),
         )
         for org in orgs
     }

@@ -20,6 +20,7 @@ DEACTIVATED = "deactivated"
 EMAIL = "email"
 SUSPENDED = "suspended"
 OFFBOARDED = "offboarded"
+ACCESS_REVIEW = "access_review"
 ROLE = "role"
 
 
@@ -44,6 +45,9 @@ ORGANIZATION_RULE: dict[str, Phases] = {
     "details": Phases(onboarding=True, live=False),
     "team": Phases(onboarding=True, live=False),  # an open invitation, a signer being named
     "org_agreements": Phases(onboarding=True, live=True),  # the agreements stay in force
+    # The yearly access review, overdue past its grace period: only a live organization is
+    # reviewed, and the fact is set only with ACCESS_REVIEW_ENFORCE on (team/review_facts.py).
+    ACCESS_REVIEW: Phases(onboarding=False, live=True),
 }
 
 
@@ -88,7 +92,12 @@ def gate_blockers(facts: Facts, *, has_role: bool, deactivated: bool) -> list[Bl
     org = facts.organization
     live = org is not None and org.live
     if org is not None:
-        for key, holds in ((SUSPENDED, org.suspended), (OFFBOARDED, org.offboarded)):
+        states = (
+            (SUSPENDED, org.suspended),
+            (OFFBOARDED, org.offboarded),
+            (ACCESS_REVIEW, org.access_review_overdue),
+        )
+        for key, holds in states:
             if holds and ORGANIZATION_RULE[key].closes(live):
                 blockers.append(Blocker(key))
     # A task the phase does not ask about counts as met for the tasks that depend on it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import CompoundSelect, Select, bindparam, or_, select, union_all
@@ -40,9 +41,11 @@ def _statuses_statement() -> CompoundSelect:
 @cache
 def _team_statement() -> Select:
     """Built once: an administrator's task list reads it."""
-    return select(OrganizationProgress.pending_invitations, OrganizationProgress.signers).where(
-        OrganizationProgress.organization_id == bindparam("organization_id")
-    )
+    return select(
+        OrganizationProgress.pending_invitations,
+        OrganizationProgress.signers,
+        OrganizationProgress.access_review_due_at,
+    ).where(OrganizationProgress.organization_id == bindparam("organization_id"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class TeamNotes:
 
     invitations_waiting: int = 0
     signers: int = 0
+    access_review_due_at: datetime | None = None  # a live organization's next access review
 
 
 def team_notes(organization_id: int) -> TeamNotes:

@@ -15,6 +15,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from ..models import (
+    AccessReview,
     AgreementExtension,
     AgreementUpload,
     AgreementVersion,
@@ -69,6 +70,8 @@ FACT_BEARERS: tuple[FactBearer, ...] = (
     FactBearer(AgreementExtension, organization="organization_id"),
     FactBearer(TrainingReview, user="user_id"),
     FactBearer(TrainingResource, everyone=ORGANIZATIONS),
+    # The last access review sets the next one's due date (and, enforced, the gate).
+    FactBearer(AccessReview, organization="organization_id"),
     # Last activity and completion times come from the organization's audit events.
     FactBearer(AuditEvent, activity="organization_id"),
 )

@@ -104,6 +104,14 @@ def _refuse_if_last_admin(member: Membership, action: str) -> None:
 
 def change_roles(actor: User, member: Membership, roles: Iterable[str]) -> bool:
     """Give the member exactly `roles`; return True if anything changed."""
+    changed = apply_roles(actor, member, roles)
+    if changed:
+        db.session.commit()
+    return changed
+
+
+def apply_roles(actor: User, member: Membership, roles: Iterable[str]) -> bool:
+    """`change_roles` within the caller's transaction (the caller commits); True if changed."""
     new = set(roles)
     if not new:
         raise TeamError("Select at least one role", "roles")
@@ -128,13 +136,20 @@ def change_roles(actor: User, member: Membership, roles: Iterable[str]) -> bool:
         subject_user_id=member.user_id,
         details={"membership_id": member.id, "old": ordered_roles(old), "new": ordered_roles(new)},
     )
-    db.session.commit()
     return True
 
 
 def deactivate(actor: User, member: Membership) -> int:
     """Deactivate the member's account and end every session of theirs at once; return how
     many sessions ended."""
+    apply_deactivation(actor, member)
+    db.session.commit()
+    return end_sessions(actor, member)
+
+
+def apply_deactivation(actor: User, member: Membership) -> None:
+    """Deactivate the member within the caller's transaction; after it commits, the caller
+    ends their sessions (`end_sessions`)."""
     if member.user_id == actor.id:
         raise TeamError("You cannot deactivate your own account. Ask another administrator.")
     lock_organization(member.organization_id)
@@ -156,7 +171,11 @@ def deactivate(actor: User, member: Membership) -> int:
             "deactivated_at": user.deactivated_at,
         },
     )
-    db.session.commit()
+
+
+def end_sessions(actor: User, member: Membership) -> int:
+    """End every session of a member deactivated by a committed change, audited; how many."""
+    user = member.user
     # After the commit: the session store writes on a connection of its own.
     ended = current_app.session_interface.store.delete_for_user(user.id)
     audit.record(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import Response, stream_with_context
 
-from ..models.base import utcnow
+from .models.base import utcnow
 
 # A cell starting with one of these is read as a formula by spreadsheet programs.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
