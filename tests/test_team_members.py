@@ -54,15 +54,9 @@ def test_team_page_lists_members_and_invitations_with_roles_and_readiness(app, m
     assert response.status_code == 200
     rows = team_rows(response)
     assert "Authorized signer, Report viewer" in rows["ready@alpha.example.org"]
-    # "Ready" is the gate's answer: an open invitation re-opens the organization's team task,
-    # and the gate lets nobody in until it is accepted or withdrawn.
-    assert cells(response, "ready@alpha.example.org")[1:] == [
-        "Yes",
-        "Yes",
-        "Completed",
-        "Completed",
-        "Not ready yet",
-    ]
+    # "Ready" is the gate's answer: the organization is live, so an open invitation changes
+    # nobody's readiness.
+    assert cells(response, "ready@alpha.example.org")[1:] == ["Yes", "Yes", "Completed", "Completed", "Ready"]
     assert cells(response, "nomfa@alpha.example.org")[1:] == [
         "Yes",
         "No",
@@ -159,13 +153,9 @@ def test_filters_by_role_readiness_and_text(app, mailbox):
         "ready@alpha.example.org",
         "ivy@alpha.example.org",
     }
-    # The open invitation re-opens the organization's team task: the gate lets nobody in.
-    assert set(team_rows(admin.get("/team?readiness=ready"))) == set()
-    assert set(team_rows(admin.get("/team?readiness=not_ready"))) == {
-        ADMIN,
-        "ready@alpha.example.org",
-        "nomfa@alpha.example.org",
-    }
+    # The organization is live: the open invitation changes nobody's readiness.
+    assert set(team_rows(admin.get("/team?readiness=ready"))) == {ADMIN, "ready@alpha.example.org"}
+    assert set(team_rows(admin.get("/team?readiness=not_ready"))) == {"nomfa@alpha.example.org"}
     assert set(team_rows(admin.get("/team?readiness=invited"))) == {"ivy@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=NICK"))) == {"nomfa@alpha.example.org"}
     assert set(team_rows(admin.get("/team?q=ivy%40"))) == {"ivy@alpha.example.org"}
