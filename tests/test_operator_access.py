@@ -26,6 +26,7 @@ OPERATOR_GETS = [
     "/operator/organizations/{org}/reinstate",
     "/operator/organizations/{org}/offboarding-request/decline",
     "/operator/organizations/{org}/agreements/{kind}/extend",
+    "/operator/organizations/{org}/access-reviews.csv",
     "/operator/audit",
     "/operator/audit.csv",
     "/operator/outbox",

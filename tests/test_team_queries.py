@@ -75,7 +75,10 @@ def test_team_page_member_page_and_task_list_cost_the_same_for_10_and_200_member
     large_counts = {path: queries(app, large, path) for path in PATHS}
     assert large_counts == small_counts, (small_counts, large_counts)
     assert queries(app, large, large_member) == queries(app, small, small_member)
-    assert small_counts["/tasks"] <= 6, small_counts
+    # The statuses, the team's notes and the agreement facts behind the re-sign banners (current
+    # versions, their windows and extensions, the organization's and the person's signatures
+    # and returned copies): a fixed number, whatever the size.
+    assert small_counts["/tasks"] <= 10, small_counts
 
 
 def test_the_large_team_pages_show_the_right_people(app_factory, mailbox):
