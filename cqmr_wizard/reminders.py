@@ -35,7 +35,8 @@ from .models import (
     User,
 )
 from .models.base import utcnow
-from .operators.listing import Filters, listing_query, split
+from .operators.filters import Filters
+from .operators.listing import listing_query, split
 from .tasks.projection import refresh_due
 from .team.review_facts import reminder_days
 from .template_filters import when_text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import io
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -12,10 +11,11 @@ from functools import lru_cache
 from urllib.parse import quote
 
 import pyotp
-import segno
+import qrcode
 from cryptography.fernet import Fernet, MultiFernet
 from flask import current_app
 from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 
 ALGORITHM = "SHA1"
 DIGITS = 6
@@ -123,11 +123,12 @@ def grouped(secret: str, size: int = 4) -> str:
 def _qr_symbol(uri: str) -> str:
     """The QR symbol of `uri` as SVG markup; drawn once per pending credential in each worker
     (the page is viewed again and again while the person finds their phone)."""
-    buffer = io.BytesIO()
-    segno.make(uri, error="m", micro=False).save(
-        buffer, kind="svg", scale=1, border=4, xmldecl=False, svgns=True, nl=False, omitsize=True
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, image_factory=SvgPathImage
     )
-    return buffer.getvalue().decode()
+    code.add_data(uri)
+    code.make(fit=True)
+    return code.make_image().to_string(encoding="unicode")
 
 
 def qr_svg(uri: str, title: str) -> Markup:

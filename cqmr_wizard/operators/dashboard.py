@@ -16,8 +16,9 @@ from ..models.organizations import ELIGIBILITY_CHOICES
 from ..pagination import page_url_maker
 from . import bp, services
 from .duplicates import shared_tax_ids
+from .filters import Filters
 from .forms import DashboardForm
-from .listing import ORGANIZATION_TASKS, Filters, Listing, count, export_rows, list_organizations, split
+from .listing import ORGANIZATION_TASKS, Listing, count, export_rows, list_organizations, split
 
 
 def filters_from(form: DashboardForm) -> Filters:

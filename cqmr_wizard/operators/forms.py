@@ -13,15 +13,8 @@ from wtforms.widgets import Select
 
 from ..forms import BaseForm, NumberBetween, NumberOrText
 from ..tasks import Status
-from .listing import (
-    OFFBOARDING_REQUESTED,
-    ORGANIZATION_TASKS,
-    OVERALL,
-    PARTICIPATION_ENDED,
-    RESIGN_DUE,
-    RESIGN_OVERDUE,
-    SORTS,
-)
+from .filters import OFFBOARDING_REQUESTED, OVERALL, PARTICIPATION_ENDED, RESIGN_DUE, RESIGN_OVERDUE, SORTS
+from .listing import ORGANIZATION_TASKS
 
 
 class SearchForm(BaseForm):
