@@ -46,9 +46,12 @@ install-test: install system-deps
 # texts are given (AGREEMENTS_DIR=path/to/texts). Unchanged texts are left as they are.
 AGREEMENTS_DIR ?= cqmr_wizard/agreements/sample_documents
 
+# After an upgrade that changed what the progress projection holds, it is rebuilt once (verify
+# prints what differs and exits 1; a fresh or current database is left as it is).
 migrate: install
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask agreements load $(AGREEMENTS_DIR)
+	$(VENV)/bin/flask progress verify >/dev/null || $(VENV)/bin/flask progress rebuild
 
 # The local OpenID Connect provider standing in for OneHealthPort (accounts and passwords in
 # cqmr_wizard/dev_idp/sample_accounts.json). `make run` starts it beside the app unless
