@@ -81,6 +81,22 @@ class Organization(db.Model):
     def __repr__(self) -> str:
         return f"<Organization {self.id}>"
 
+    def offboarding_request(self) -> dict[str, object]:
+        """The administrator's request to end participation, as the audit trail records it."""
+        return {
+            "requested_by_id": self.offboarding_requested_by_id,
+            "requested_at": self.offboarding_requested_at,
+            "request_reason": self.offboarding_request_reason,
+        }
+
+    def clear_offboarding_request(self) -> dict[str, object]:
+        """Take the request away (answered, declined or withdrawn); return what it was."""
+        request = self.offboarding_request()
+        self.offboarding_requested_at = self.offboarding_requested_by_id = self.offboarding_request_reason = (
+            None
+        )
+        return request
+
 
 class Membership(db.Model):
     """A user's place in an organization (one organization per user for now)."""

@@ -27,14 +27,6 @@ def _reason(reason: str | None, missing: str) -> str:
     return reason[:500]
 
 
-def _the_request(org: Organization) -> dict[str, object]:
-    return {
-        "requested_by_id": org.offboarding_requested_by_id,
-        "requested_at": org.offboarding_requested_at,
-        "request_reason": org.offboarding_request_reason,
-    }
-
-
 def offboard(operator: User, org: Organization, reason: str) -> None:
     """End the organization's participation: its members lose CQMR access at this commit and
     are refused at sign-in; a pending request of its administrator is answered by it."""
@@ -43,7 +35,7 @@ def offboard(operator: User, org: Organization, reason: str) -> None:
         raise OperatorError("This organization's participation has already ended", status=409)
     details: dict[str, object] = {"reason": reason}
     if request_pending(org):
-        details["answers_request"] = _the_request(org)
+        details["answers_request"] = org.offboarding_request()
     org.offboarded_at = utcnow()
     org.offboarding_reason = reason
     org.offboarded_by_id = operator.id
@@ -68,7 +60,7 @@ def reinstate(operator: User, org: Organization, reason: str) -> None:
         "offboarded_by_id": org.offboarded_by_id,
     }
     org.offboarded_at = org.offboarding_reason = org.offboarded_by_id = None
-    org.offboarding_requested_at = org.offboarding_requested_by_id = org.offboarding_request_reason = None
+    org.clear_offboarding_request()
     audit.record(
         AuditEventType.OPERATOR_ORGANIZATION_REINSTATED,
         actor_id=operator.id,
@@ -84,8 +76,7 @@ def decline(operator: User, org: Organization, reason: str) -> None:
     reason = _reason(reason, "Enter the reason the request is declined")
     if not request_pending(org):
         raise OperatorError("No request to end this organization's participation is waiting", status=409)
-    details = {"reason": reason, "request": _the_request(org)}
-    org.offboarding_requested_at = org.offboarding_requested_by_id = org.offboarding_request_reason = None
+    details = {"reason": reason, "request": org.clear_offboarding_request()}
     audit.record(
         AuditEventType.OPERATOR_OFFBOARDING_DECLINED,
         actor_id=operator.id,

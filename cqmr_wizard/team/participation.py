@@ -59,12 +59,7 @@ def withdraw_request(admin: User, org: Organization) -> None:
     """Withdraw the organization's request before an operator answers it."""
     if org.offboarding_requested_at is None:
         raise TeamError("Your organization has no request waiting", status=409)
-    details = {
-        "requested_by_id": org.offboarding_requested_by_id,
-        "requested_at": org.offboarding_requested_at,
-        "request_reason": org.offboarding_request_reason,
-    }
-    org.offboarding_requested_at = org.offboarding_requested_by_id = org.offboarding_request_reason = None
+    details = org.clear_offboarding_request()
     audit.record(
         AuditEventType.ORGANIZATION_OFFBOARDING_WITHDRAWN,
         actor_id=admin.id,
