@@ -13,8 +13,8 @@ from cqmr_wizard.tasks.engine import Facts, OrganizationFacts
 from cqmr_wizard.tasks.gate_rule import ORGANIZATION_RULE, gate_blockers, organization_blockers
 
 SIGNED = (
-    AgreementFact("opa", published=True, signed=True),
-    AgreementFact("mihin", published=True, signed=True),
+    AgreementFact("opa", published=True, signed=True, in_force=True),
+    AgreementFact("mihin", published=True, signed=True, in_force=True),
 )
 # An organization whose every condition holds: all its required tasks completed, in good standing.
 GOOD = OrganizationFacts(
@@ -59,8 +59,8 @@ MEMBER = Facts(
     recovery_codes_saved=True,
     sso_linked=True,
     user_agreements=(
-        AgreementFact("aua", published=True, signed=True),
-        AgreementFact("tos", published=True, signed=True),
+        AgreementFact("aua", published=True, signed=True, in_force=True),
+        AgreementFact("tos", published=True, signed=True, in_force=True),
     ),
 )
 
@@ -122,3 +122,25 @@ def test_a_live_organization_with_its_details_reopened_still_asks_its_agreements
 )
 def test_a_members_own_conditions_are_asked_in_both_phases(member, kw, key, live):
     assert _keys(replace(GOOD, live=live), member, **kw) == [key]
+
+
+# A new version published with a date to sign by: only the earlier version is signed, and it
+# stays in force until that date.
+IN_WINDOW = (AgreementFact("opa", published=True, stale=True, in_force=True), SIGNED[1])
+PAST_WINDOW = (AgreementFact("opa", published=True, stale=True, in_force=False), SIGNED[1])
+
+
+@pytest.mark.parametrize(("live", "closes"), [(False, True), (True, False)], ids=["onboarding", "live"])
+def test_organization_agreements_in_their_window(live, closes):
+    """A live organization keeps access until the date; one still onboarding signs the current version."""
+    assert ("org_agreements" in _keys(replace(GOOD, live=live, agreements=IN_WINDOW))) is closes
+    assert _keys(replace(GOOD, live=live, agreements=PAST_WINDOW)) == ["org_agreements"]
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["onboarding", "live"])
+def test_a_persons_own_agreements_in_their_window(live):
+    """A person's earlier acceptance counts until the date, whatever their organization's phase."""
+    own = (AgreementFact("aua", published=True, stale=True, in_force=True), MEMBER.user_agreements[1])
+    assert _keys(replace(GOOD, live=live), replace(MEMBER, user_agreements=own)) == []
+    past = (AgreementFact("aua", published=True, stale=True, in_force=False), MEMBER.user_agreements[1])
+    assert _keys(replace(GOOD, live=live), replace(MEMBER, user_agreements=past)) == ["user_agreements"]
