@@ -7,7 +7,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from .security import MAX_DATABASE_INT
 
@@ -65,6 +65,18 @@ class EmailAddress:
                 "Enter an email address in the correct format, like name@example.org"
             ) from None
         field.data = value
+
+
+def reason_field(label: str, missing: str, description: str, max_length: int = 500) -> TextAreaField:
+    """A required reason (for the audit trail, and often for the people it concerns)."""
+    return TextAreaField(
+        label,
+        validators=[
+            DataRequired(message=missing),
+            Length(max=max_length, message=f"The reason must be {max_length} characters or fewer"),
+        ],
+        description=description,
+    )
 
 
 def email_field(label: str = "Email address") -> StringField:

@@ -7,11 +7,11 @@ from datetime import date
 from functools import cache
 
 from markupsafe import Markup
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select
 
-from ..forms import BaseForm, NumberBetween, NumberOrText
+from ..forms import BaseForm, NumberBetween, NumberOrText, reason_field
 from ..tasks import Status
 from .filters import OFFBOARDING_REQUESTED, OVERALL, PARTICIPATION_ENDED, RESIGN_DUE, RESIGN_OVERDUE, SORTS
 from .listing import ORGANIZATION_TASKS
@@ -125,40 +125,24 @@ class AuditSearchForm(SearchForm):
 
 
 class SuspendForm(BaseForm):
-    reason = TextAreaField(
+    reason = reason_field(
         "Why is this organization suspended?",
-        validators=[
-            DataRequired(message="Enter the reason for the suspension"),
-            Length(max=500, message="The reason must be 500 characters or fewer"),
-        ],
-        description="The organization's members see this reason on their task list.",
+        "Enter the reason for the suspension",
+        "The organization's members see this reason on their task list.",
     )
 
 
 class RejectUploadForm(BaseForm):
-    reason = TextAreaField(
+    reason = reason_field(
         "Why can this signed copy not be accepted?",
-        validators=[
-            DataRequired(message="Enter the reason the signed copy cannot be accepted"),
-            Length(max=2000, message="The reason must be 2000 characters or fewer"),
-        ],
-        description="The signer receives this reason by email, so say what they need to fix.",
-    )
-
-
-def _reason_field(label: str, missing: str, description: str) -> TextAreaField:
-    return TextAreaField(
-        label,
-        validators=[
-            DataRequired(message=missing),
-            Length(max=500, message="The reason must be 500 characters or fewer"),
-        ],
-        description=description,
+        "Enter the reason the signed copy cannot be accepted",
+        "The signer receives this reason by email, so say what they need to fix.",
+        max_length=2000,
     )
 
 
 class OffboardForm(BaseForm):
-    reason = _reason_field(
+    reason = reason_field(
         "Why does this organization's participation end?",
         "Enter the reason the organization's participation ends",
         "Its members see this reason, as you write it, when they try to sign in.",
@@ -166,7 +150,7 @@ class OffboardForm(BaseForm):
 
 
 class ReinstateForm(BaseForm):
-    reason = _reason_field(
+    reason = reason_field(
         "Why does this organization take part again?",
         "Enter the reason the organization takes part again",
         "Kept in the audit trail.",
@@ -174,7 +158,7 @@ class ReinstateForm(BaseForm):
 
 
 class DeclineOffboardingForm(BaseForm):
-    reason = _reason_field(
+    reason = reason_field(
         "Why is the request declined?",
         "Enter the reason the request is declined",
         "The organization's administrators see this reason, as you write it.",
@@ -188,11 +172,8 @@ class ExtendSignByForm(BaseForm):
         format="%Y-%m-%d",
         description="Year, month and day, for example 2027-03-31. Signing on that day (Pacific time) is in time.",
     )
-    reason = TextAreaField(
+    reason = reason_field(
         "Why does this organization get a new date?",
-        validators=[
-            DataRequired(message="Enter the reason for the new date"),
-            Length(max=500, message="The reason must be 500 characters or fewer"),
-        ],
-        description="Kept in the audit trail.",
+        "Enter the reason for the new date",
+        "Kept in the audit trail.",
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import ValidationError
 
-from ..forms import BaseForm, EmailAddress, Required, normalise_email
+from ..forms import BaseForm, EmailAddress, Required, normalise_email, reason_field
 from ..models.organizations import ROLES
 from .roster import READINESS_FILTERS
 
@@ -113,11 +113,8 @@ class AcceptAccountForm(BaseForm):
 
 
 class OffboardingRequestForm(BaseForm):
-    reason = TextAreaField(
+    reason = reason_field(
         "Why should your organization's participation end?",
-        validators=[
-            DataRequired(message="Enter why your organization's participation should end"),
-            Length(max=500, message="The reason must be 500 characters or fewer"),
-        ],
-        description="A CQMR operator reads this before confirming.",
+        "Enter why your organization's participation should end",
+        "A CQMR operator reads this before confirming.",
     )
