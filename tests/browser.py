@@ -195,6 +195,20 @@ def start_with_provider(app_factory, tmp_path, config: dict | None = None, cqmr=
     return live, provider
 
 
+def confirm_recovery_codes_in(page) -> None:
+    """On the recovery-code page: give back the code it asks for, by its number, to show they
+    were saved; the task list follows."""
+    from playwright.sync_api import expect  # like the fixtures: only journeys load Playwright
+
+    expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+    asked = page.locator('label[for="recovery_code"]').text_content()
+    position = int(re.search(r"Recovery code (\d+)", asked).group(1))
+    code = page.get_by_label("Your recovery codes").locator("li").nth(position - 1).text_content()
+    page.locator("#recovery_code").fill(code.strip())
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/tasks$"))
+
+
 def sign_user_agreements_in(page, full_name: str) -> None:
     """From the task list: consent once, then read and click-sign each user agreement."""
     from playwright.sync_api import expect  # like the fixtures: only journeys load Playwright

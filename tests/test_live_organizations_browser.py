@@ -5,12 +5,10 @@ onboards alone and lands there only once their own tasks are done."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
-from .browser import sign_user_agreements_in, start_with_provider
+from .browser import confirm_recovery_codes_in, sign_user_agreements_in, start_with_provider
 from .helpers import PASSWORD, free_port, link_from, totp_now
 from .live_support import all_active_in_group, live_organization, scim_record, scim_records
 from .local_cqmr import LocalCqmr
@@ -42,13 +40,7 @@ def join(page, live, link: str) -> None:
     secret = page.locator("#totp-key").text_content().replace(" ", "")
     page.get_by_label("Security code").fill(totp_now(secret))
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
-    asked = page.locator('label[for="recovery_code"]').text_content()
-    position = int(re.search(r"Recovery code (\d+)", asked).group(1))
-    code = page.get_by_label("Your recovery codes").locator("li").nth(position - 1).text_content()
-    page.locator("#recovery_code").fill(code.strip())
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(live("/tasks"))
+    confirm_recovery_codes_in(page)
 
 
 def test_members_of_a_live_organization_keep_the_cqmr_while_a_newcomer_onboards(
