@@ -18,7 +18,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .agreements.resign_reminders import send_resign_reminders
@@ -78,7 +77,7 @@ def claim(
     """Write the reminder's log row unless one was sent within the interval (or, given a
     `period`, unless this period's was sent at all); False if not."""
     if period is not None:
-        return _insert_claim(recipient, kind, organization_id, now, period)
+        return ReminderLog.claim(recipient, kind, organization_id, now, period)
     recent = db.session.scalar(
         select(ReminderLog.id)
         .where(
@@ -90,24 +89,7 @@ def claim(
     )
     if recent is not None:
         return False
-    return _insert_claim(recipient, kind, organization_id, now, period_of(now, interval))
-
-
-def _insert_claim(recipient: str, kind: str, organization_id: int | None, now: datetime, period: int) -> bool:
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                ReminderLog(
-                    recipient=recipient.lower(),
-                    kind=kind,
-                    period=period,
-                    organization_id=organization_id,
-                    sent_at=now,
-                )
-            )
-    except IntegrityError:
-        return False  # another run claimed it first
-    return True
+    return ReminderLog.claim(recipient, kind, organization_id, now, period_of(now, interval))
 
 
 def stalled_organizations(stalled_days: int) -> list[tuple[Organization, list[str]]]:

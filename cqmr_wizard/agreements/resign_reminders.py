@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..audit.events import AuditEventType
@@ -106,20 +105,13 @@ def due_reminders(now: datetime) -> Iterator[Due]:
 
 def _claim(due: Due, now: datetime) -> bool:
     """Write the reminder's log row; False if this reminder was sent before."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                ReminderLog(
-                    recipient=due.recipient.email.lower(),
-                    kind=f"{KIND_PREFIX}_{due.fact.kind}_{due.days}"[:32],
-                    period=int(due.fact.sign_by.timestamp() // 86400),
-                    organization_id=due.organization.id if due.organization else None,
-                    sent_at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    return ReminderLog.claim(
+        due.recipient.email,
+        f"{KIND_PREFIX}_{due.fact.kind}_{due.days}"[:32],
+        due.organization.id if due.organization else None,
+        now,
+        int(due.fact.sign_by.timestamp() // 86400),
+    )
 
 
 def send_resign_reminders() -> tuple[int, int]:
