@@ -26,13 +26,15 @@ _NEW_IDS = "outbox_new_ids"
 
 
 class Courier:
-    """One daemon thread per process that delivers the ids handed to it and, every
-    OUTBOX_CLOCK_INTERVAL seconds, runs the clock passes of the app that started it."""
+    """One daemon thread per process that delivers the ids handed to it and, once the process
+    serves requests (`keep_time`), runs that app's clock passes every OUTBOX_CLOCK_INTERVAL
+    seconds. A process that only hands over messages (a command, a script) keeps no clock."""
 
     def __init__(self) -> None:
         self._jobs: queue.Queue[tuple[Flask, list[int]]] = queue.Queue()
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self._clock_app: Flask | None = None
 
     def start(self, app: Flask) -> None:
         """Start this process's thread, once (and again in a forked worker)."""
@@ -41,28 +43,37 @@ class Courier:
         with self._lock:
             if self._pid != os.getpid():
                 self._jobs = queue.Queue()
-                threading.Thread(target=self._run, args=(app,), name="outbox-courier", daemon=True).start()
+                threading.Thread(target=self._run, name="outbox-courier", daemon=True).start()
                 self._pid = os.getpid()
+
+    def keep_time(self, app: Flask) -> None:
+        """Run `app`'s clock passes from now on (the app this process serves)."""
+        if self._clock_app is not app or self._pid != os.getpid():
+            self.start(app)
+            self._clock_app = app
+            self._jobs.put((app, []))  # wake the thread, which may be waiting without a timeout
 
     def submit(self, app: Flask, ids: list[int]) -> None:
         """Queue these messages for delivery; starts the thread in this process if needed."""
         self.start(app)
         self._jobs.put((app, ids))
 
-    def _run(self, clock_app: Flask) -> None:
-        jobs, interval = self._jobs, float(clock_app.config["OUTBOX_CLOCK_INTERVAL"])
-        next_tick = time.monotonic()
+    def _run(self) -> None:
+        jobs, next_tick = self._jobs, time.monotonic()
         while True:
+            clock_app = self._clock_app
+            timeout = None if clock_app is None else max(0.0, next_tick - time.monotonic())
             try:
-                app, ids = jobs.get(timeout=max(0.0, next_tick - time.monotonic()))
-                with app.app_context():
-                    delivery.deliver(ids)
+                app, ids = jobs.get(timeout=timeout)
+                if ids:
+                    with app.app_context():
+                        delivery.deliver(ids)
             except queue.Empty:
                 pass
             except Exception:  # the worker command retries whatever was not delivered
                 log.exception("outbox delivery after commit failed")
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + interval
+            if clock_app is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + float(clock_app.config["OUTBOX_CLOCK_INTERVAL"])
                 try:
                     with clock_app.app_context():
                         clock.tick()
@@ -103,7 +114,7 @@ def deliver_committed(session: Session) -> None:
 def keep_time() -> None:
     """before_request, with background delivery: make sure this process's courier runs (it
     also keeps the clock passes going when no message is sent for a while)."""
-    courier.start(current_app._get_current_object())
+    courier.keep_time(current_app._get_current_object())
 
 
 def _after_rollback(session: Session) -> None:
