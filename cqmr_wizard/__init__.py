@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    register_request_metrics(app)  # first: its timer starts before any other hook may answer
     register_extensions(app)
     register_handlers()
     register_sessions(app)
@@ -49,6 +50,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     return app
+
+
+def register_request_metrics(app: Flask) -> None:
+    from .ops.counting import register_request_metrics as count_requests
+
+    count_requests(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -85,10 +92,12 @@ def register_commit_pipeline(app: Flask) -> None:
     the organizations that went live, bring the CQMR's wanted state in line with it (each stage
     so far may record audit events), chain the audit events,
     then move the activity times those events changed; after the commit, write the audit
-    checkpoint, then deliver the outbox messages the transaction wrote."""
+    checkpoint, deliver the outbox messages the transaction wrote, then count the committed
+    audit events the metrics derive from."""
     from . import audit, commit_pipeline
     from .audit.guard import install_guard
     from .commit_pipeline import CommitPipeline, Stage
+    from .ops.counting import count_committed_events
     from .outbox.dispatch import deliver_committed
     from .outbox.dispatch import install_bookkeeping as note_outbox_rows
     from .provisioning.services import reconcile_at_commit
@@ -110,6 +119,7 @@ def register_commit_pipeline(app: Flask) -> None:
         after=(
             Stage("audit checkpoint", audit.write_checkpoint_after_commit),
             Stage("outbox delivery", deliver_committed),
+            Stage("metrics", count_committed_events),
         ),
         settled=audit.refuse_unchained,
     )
@@ -143,9 +153,10 @@ def register_handlers() -> None:
 
 
 def register_sessions(app: Flask) -> None:
+    from .ops import SESSIONLESS_PATHS
     from .server_sessions import ServerSessionInterface, make_store
 
-    app.session_interface = ServerSessionInterface(make_store(app))
+    app.session_interface = ServerSessionInterface(make_store(app), sessionless=SESSIONLESS_PATHS)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -157,11 +168,13 @@ def register_blueprints(app: Flask) -> None:
     from .mfa import bp as mfa_bp
     from .onboarding import bp as onboarding_bp
     from .operators import bp as operators_bp
+    from .ops import bp as ops_bp
     from .sso import bp as sso_bp
     from .sso.provider import configure as configure_sso
     from .team import bp as team_bp
     from .training import bp as training_bp
 
+    app.register_blueprint(ops_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(onboarding_bp)

@@ -1,5 +1,36 @@
-"""gunicorn settings for `make run` and deployment: access log on stdout, tokens redacted.
-Use with `gunicorn -c python:cqmr_wizard.gunicorn_conf wsgi:app`."""
+"""gunicorn settings for `make run` and deployment: access log on stdout, tokens redacted, and
+Prometheus counters shared by the workers.
+Use with `gunicorn -c python:cqmr_wizard.gunicorn_conf wsgi:app`.
+
+Each worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR (default: a folder in the
+instance folder), which the scrape of any worker adds up (cqmr_wizard/ops/metrics.py).
+prometheus_client picks that mode when it is first imported, so the variable is set here, in
+the master, before any worker imports the app."""
+
+import os
+from pathlib import Path
 
 accesslog = "-"
 logger_class = "cqmr_wizard.log_redaction.RedactingGunicornLogger"
+
+# The same instance folder create_app uses.
+_INSTANCE = os.environ.get("CQMR_INSTANCE_PATH", str(Path(__file__).resolve().parent.parent / "instance"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
+    Path(_INSTANCE) / "prometheus-multiproc"
+)
+
+
+def on_starting(server) -> None:
+    """When the master starts: an empty metrics folder (a previous run's counts would be added
+    to this run's, and a dead worker's files would never be cleaned)."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited: its live gauges stop counting (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import click
-from flask import Flask, Request, Response, current_app
+from flask import Flask, Request, Response, current_app, request
 from flask.cli import with_appcontext
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
@@ -206,10 +206,14 @@ class ServerSession(CallbackDict, SessionMixin):
 class ServerSessionInterface(SessionInterface):
     """Flask session interface over a `SessionStore`, with idle and absolute timeouts."""
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, sessionless: tuple[str, ...] = ()) -> None:
         self.store = store
+        # Paths that neither read nor write a session (health probes, metrics scrapes).
+        self.sessionless = frozenset(sessionless)
 
     def open_session(self, app: Flask, request: Request) -> ServerSession:
+        if request.path in self.sessionless:
+            return ServerSession()
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or len(sid) > 128:
             return ServerSession()
@@ -226,6 +230,8 @@ class ServerSessionInterface(SessionInterface):
         return ServerSession(record.data, sid, record.created_at, record.last_seen_at)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
+        if request.path in self.sessionless:
+            return
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)

@@ -149,12 +149,23 @@ DEFAULTS: dict[str, Any] = {
     "CQMR_SCIM_URL": None,
     "CQMR_SCIM_TOKEN": None,
     "CQMR_SCIM_TIMEOUT": 10,  # seconds for each SCIM call
+    # Operations (cqmr_wizard/ops): the bearer token Prometheus scrapes /metrics with (unset:
+    # no such page); how long each /readyz check may take; past what age of the oldest due
+    # outbox message /readyz reports the outbox not ok (reported only: it never makes a 503).
+    "METRICS_TOKEN": None,
+    "READY_CHECK_TIMEOUT": 2.0,
+    "READY_OUTBOX_MAX_AGE": timedelta(minutes=15),
 }
 
 
 def switched_on(value: str) -> bool:
     """An environment variable's yes/no: "1", "true" or "yes" (any case) mean yes."""
     return value.lower() in {"1", "true", "yes"}
+
+
+def seconds(value: str) -> timedelta:
+    """An environment variable's duration, in seconds."""
+    return timedelta(seconds=float(value))
 
 
 # Settings that may come from the environment, with how to read them.
@@ -199,6 +210,9 @@ ENV_SETTINGS: dict[str, Any] = {
     "CQMR_SCIM_URL": str,
     "CQMR_SCIM_TOKEN": str,
     "CQMR_SCIM_TIMEOUT": int,
+    "METRICS_TOKEN": str,
+    "READY_CHECK_TIMEOUT": float,
+    "READY_OUTBOX_MAX_AGE": seconds,
     "AGREEMENT_UPLOAD_MAX_BYTES": int,
     "PROGRAM_CONTACT_EMAIL": str,
     "PROGRAM_CONTACT_PHONE": str,

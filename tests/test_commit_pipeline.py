@@ -25,6 +25,7 @@ def test_the_stages_run_in_the_order_create_app_states(app):
         "activity times",
         "audit checkpoint",
         "outbox delivery",
+        "metrics",
     ]
 
 

@@ -105,18 +105,6 @@ def test_a_too_large_request_is_refused(app, client):
     assert "The file or form is too large" in page_text(response)
 
 
-def test_health_check(app_factory):
-    app = app_factory()
-    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
-    unreachable = app_factory(
-        DATABASE_URL="postgresql://nobody@127.0.0.1:9/none",
-        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
-    )
-    response = unreachable.test_client().get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable"}
-
-
 def test_mail_goes_to_the_outbox_when_no_smtp_server_is_configured(app_factory, tmp_path, mailbox):
     app = app_factory(MAIL_SERVER=None, MAIL_OUTBOX=str(tmp_path / "outbox"))
     user_id = make_user(app)

@@ -29,6 +29,7 @@ __all__ = [
     "GENESIS_HASH",
     "ChainResult",
     "append_pending",
+    "committed_event_types",
     "event_link",
     "has_pending_events",
     "install_bookkeeping",
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _PENDING = "audit_pending"
 _APPENDED = "audit_appended"
+_APPENDED_TYPES = "audit_appended_types"
 ADVISORY_LOCK = 727274
 
 
@@ -117,6 +119,7 @@ def append_pending(session: Session) -> None:
         session.flush()  # one row at a time: ids follow the chain's order
         previous = entry.hash
     session.info[_APPENDED] = (entry.id, entry.hash)
+    session.info[_APPENDED_TYPES] = [queued.event_type for _, queued in pending]
 
 
 def refuse_unchained(session: Session) -> None:
@@ -137,6 +140,11 @@ def write_checkpoint_after_commit(session: Session) -> None:
             log.exception("audit checkpoint could not be written")
 
 
+def committed_event_types(session: Session) -> list[str]:
+    """After commit: the types of the events the transaction appended, once (then forgotten)."""
+    return session.info.pop(_APPENDED_TYPES, None) or []
+
+
 def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
     pending = session.info.get(_PENDING)
     if previous.parent is None:
@@ -144,6 +152,7 @@ def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None
     elif pending:
         session.info[_PENDING] = [(txn, entry) for txn, entry in pending if txn is not previous]
     session.info.pop(_APPENDED, None)
+    session.info.pop(_APPENDED_TYPES, None)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from ..backoff import doubling
 from ..errors import when_to_retry
 from ..extensions import db
+from ..instruments import sign_in_throttled
 from ..models import SignInThrottle
 from ..models.base import utcnow
 from ..refusals import Refusal
@@ -46,6 +47,7 @@ def check(email: str) -> None:
         )
     )
     if blocked is not None and blocked > utcnow():
+        sign_in_throttled.inc()  # no audit event records a throttled try: counted where decided
         raise Throttled(blocked)
 
 

@@ -1,20 +1,16 @@
-"""Landing page, the task list, help and health check."""
+"""Landing page, the task list and help."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from flask import g, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..access import Access, allow, fully_authenticated
 from ..agreements.changes import new_versions
 from ..agreements.facts import agreement_facts
 from ..auth.forms import ConfirmForm
-from ..extensions import db
 from ..models.base import utcnow
 from ..tasks.definitions import agreements_in_force
 from ..tasks.engine import TaskState, missing_required
@@ -22,8 +18,6 @@ from ..tasks.gate_rule import IN_FORCE_ENOUGH, asked
 from ..tasks.task_list import TeamNotes, projected_states, team_notes
 from ..team.review_facts import reminder_days
 from . import bp
-
-log = logging.getLogger(__name__)
 
 # The order the start page tells people: two-step verification comes first (it is forced at
 # first sign-in), the organization's tasks next, each person's own OneHealthPort link and
@@ -110,15 +104,3 @@ def tasks():
 @allow(Access.PUBLIC)
 def help_page():
     return render_template("main/help.html")
-
-
-@bp.route("/healthz")
-@allow(Access.PUBLIC)
-def health():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        log.warning("health check: the database is unreachable", exc_info=True)
-        return {"status": "unavailable"}, 503
-    return {"status": "ok"}

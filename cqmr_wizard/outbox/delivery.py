@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..backoff import doubling
 from ..extensions import db
+from ..instruments import outbox_deliveries
 from ..models import OutboxMessage
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SENT
@@ -118,8 +119,10 @@ def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
         if error is None:
             values.update(status=SENT, sent_at=now, last_error=None)
             outcome.sent += 1
+            result = "sent"
         else:
             gave_up = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+            result = "failed" if gave_up else "retry"
             values.update(
                 status=FAILED if gave_up else PENDING,
                 last_error=error,
@@ -135,6 +138,7 @@ def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
                 .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
                 .values(**values)
             )
+        outbox_deliveries.labels(kind, result).inc()
 
 
 def deliver(ids: Iterable[int] | None = None, limit: int = 50) -> Outcome:
