@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -67,18 +66,15 @@ def _migrations(connection: Connection) -> Check:
     return {"ok": applied == wanted}
 
 
-def oldest_due_seconds(connection: Connection, now: datetime) -> float:
-    """Seconds the oldest pending, due outbox message has waited past its due time (0: none)."""
+def _outbox(connection: Connection) -> Check:
+    now = utcnow()
     due = connection.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(
             OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now
         )
     )
-    return max(0.0, (now - due).total_seconds()) if due is not None else 0.0
-
-
-def _outbox(connection: Connection) -> Check:
-    age = round(oldest_due_seconds(connection, utcnow()), 1)
+    # How long the oldest pending, due message has waited past its due time (0: none).
+    age = round(max(0.0, (now - due).total_seconds()), 1) if due is not None else 0.0
     limit = current_app.config["READY_OUTBOX_MAX_AGE"].total_seconds()
     return {"ok": age <= limit, "oldest_due_seconds": age}
 
