@@ -138,15 +138,22 @@ def purge(kind: Kind, config: Config, now: datetime, dry_run: bool = False) -> i
         return connection.execute(statement).rowcount
 
 
+def purge_all(dry_run: bool = False) -> list[tuple[Kind, int | str]]:
+    """Purge every kind now: (kind, rows removed) or (kind, where they are kept instead)."""
+    config = current_app.config
+    now = utcnow()
+    done: list[tuple[Kind, int | str]] = []
+    for kind in KINDS:
+        note = kind.elsewhere(config)
+        done.append((kind, note if note else purge(kind, config, now, dry_run)))
+    return done
+
+
 @click.command("purge")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed, and remove nothing.")
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
     """Remove what has no further use past PURGE_AFTER (delivered mail: OUTBOX_KEEP); run from cron."""
-    config = current_app.config
-    now = utcnow()
     click.echo("Would remove:" if dry_run else "Removed:")
-    for kind in KINDS:
-        note = kind.elsewhere(config)
-        count = note if note else purge(kind, config, now, dry_run)
+    for kind, count in purge_all(dry_run):
         click.echo(f"  {kind.label}: {count}")
