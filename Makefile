@@ -9,7 +9,7 @@ IDP_PORT ?= 5556
 CQMR_PORT ?= 5557
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test system-deps assets migrate idp local-cqmr lint bench clean
+.PHONY: run test install install-test system-deps assets migrate serving-url idp local-cqmr lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -88,7 +88,13 @@ endif
 local-cqmr: install
 	$(LOCAL_CQMR_CMD)
 
-run: migrate node_modules/.installed
+# Where `make run` serves, written for the commands run beside it (`flask operators create` in
+# another shell): the links in the mail they send point there (config.serving_url).
+INSTANCE_PATH := $(or $(CQMR_INSTANCE_PATH),instance)
+serving-url:
+	@mkdir -p $(INSTANCE_PATH) && echo "http://$(HOST):$(PORT)" > $(INSTANCE_PATH)/serving-url
+
+run: migrate node_modules/.installed serving-url
 	@echo "CQMR onboarding wizard: http://$(HOST):$(PORT)/"
 ifeq ($(DEV_IDP),1)
 	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"

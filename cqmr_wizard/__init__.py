@@ -207,8 +207,8 @@ def register_commands(app: Flask) -> None:
     from .operators.cli import operators_cli
     from .outbox.cli import outbox_cli
     from .provisioning.cli import provisioning_cli
+    from .purge import purge_command
     from .reminders import reminders_cli
-    from .server_sessions import purge_sessions_command
     from .tasks.cli import progress_cli
 
     app.cli.add_command(agreements_cli)
@@ -218,7 +218,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(provisioning_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(reminders_cli)
-    app.cli.add_command(purge_sessions_command)
+    app.cli.add_command(purge_command)
     app.cli.add_command(progress_cli)
 
 

@@ -34,6 +34,11 @@ DEVELOPMENT_SECRETS: dict[str, Callable[[], str]] = {
     "RECOVERY_CODE_KEY": lambda: secrets.token_hex(32),
 }
 
+# `make run` writes where it serves here, so that commands run beside it (in another shell,
+# on another PORT) build links to that address.
+SERVING_URL_FILE = "serving-url"
+DEFAULT_SERVING_URL = "http://127.0.0.1:5000"
+
 
 class ConfigurationError(RuntimeError):
     """Raised at start-up when a required setting is missing."""
@@ -83,6 +88,18 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["MAIL_OUTBOX"] = str(Path(app.instance_path) / "outbox")
     if app.config["AUDIT_CHECKPOINT_FILE"] is None:
         app.config["AUDIT_CHECKPOINT_FILE"] = str(Path(app.instance_path) / "audit-checkpoints.jsonl")
+    if not app.config["LINK_BASE_OUTSIDE_REQUESTS"]:
+        app.config["LINK_BASE_OUTSIDE_REQUESTS"] = serving_url(app)
+
+
+def serving_url(app: Flask) -> str:
+    """Where `make run` last served (instance/serving-url), else its default address."""
+    path = Path(app.instance_path) / SERVING_URL_FILE
+    try:
+        written = path.read_text().strip()
+    except OSError:
+        return DEFAULT_SERVING_URL
+    return written or DEFAULT_SERVING_URL
 
 
 def _explicit_settings(app: Flask, test_config: dict[str, Any] | None) -> dict[str, Any]:

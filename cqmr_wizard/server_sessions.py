@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import click
-from flask import Flask, Request, Response, current_app, request
-from flask.cli import with_appcontext
+from flask import Flask, Request, Response, request
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, select, update
@@ -46,7 +44,6 @@ class SessionStore(Protocol):
     def touch(self, id_hash: str, when: datetime, ttl: timedelta) -> None: ...
     def delete(self, id_hash: str) -> None: ...
     def delete_for_user(self, user_id: int, keep: str | None = None) -> int: ...
-    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int: ...
 
 
 class DatabaseSessionStore:
@@ -87,14 +84,6 @@ class DatabaseSessionStore:
         statement = delete(WebSession).where(WebSession.user_id == user_id)
         if keep:
             statement = statement.where(WebSession.id_hash != keep)
-        with db.engine.begin() as conn:
-            return conn.execute(statement).rowcount
-
-    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int:
-        now = utcnow()
-        statement = delete(WebSession).where(
-            (WebSession.last_seen_at < now - idle) | (WebSession.created_at < now - absolute)
-        )
         with db.engine.begin() as conn:
             return conn.execute(statement).rowcount
 
@@ -160,9 +149,6 @@ class RedisSessionStore:
         ended = self.redis.delete(*(self._key(m) for m in doomed))
         self.redis.srem(self._user_key(user_id), *doomed)
         return ended
-
-    def purge_expired(self, idle: timedelta, absolute: timedelta) -> int:
-        return 0  # Redis expires each key after the idle timeout by itself
 
 
 class ServerSession(CallbackDict, SessionMixin):
@@ -286,14 +272,3 @@ def make_store(app: Flask) -> SessionStore:
     if app.config.get("REDIS_URL"):
         return RedisSessionStore(app.config["REDIS_URL"], app.config.get("REDIS_PREFIX", "cqmr:"))
     return DatabaseSessionStore()
-
-
-@click.command("purge-sessions")
-@with_appcontext
-def purge_sessions_command() -> None:
-    """Delete sessions past their idle or absolute timeout (run it from cron)."""
-    app = current_app
-    count = app.session_interface.store.purge_expired(
-        app.config["SESSION_IDLE_TIMEOUT"], app.config["SESSION_ABSOLUTE_TIMEOUT"]
-    )
-    click.echo(f"Purged {count} expired sessions.")

@@ -54,13 +54,18 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_CLOCK_INTERVAL": 60,
     # Where links in mail point when built outside a request with neither SERVER_NAME_FOR_LINKS
     # nor SERVER_NAME set (development only: production requires SERVER_NAME_FOR_LINKS).
-    "LINK_BASE_OUTSIDE_REQUESTS": "http://127.0.0.1:5000",
+    # Unset: where `make run` last served (instance/serving-url), else http://127.0.0.1:5000.
+    "LINK_BASE_OUTSIDE_REQUESTS": None,
     # The audit chain: comma-separated HMAC keys, newest first (generated in development;
     # required in production), and the append-only file that receives checkpoints.
     "AUDIT_HMAC_KEYS": None,
     "AUDIT_CHECKPOINT_FILE": None,
     # Rows up to this id were written before keyed links (plain SHA-256); 0 on a new database.
     "AUDIT_UNKEYED_THROUGH": 0,
+    # `flask purge` (purge.py): what expired is removed this long after it expired; delivered
+    # outbox messages are kept OUTBOX_KEEP after delivery (failed ones until an operator acts).
+    "PURGE_AFTER": timedelta(days=1),
+    "OUTBOX_KEEP": timedelta(days=30),
     "EMAIL_TOKEN_TTL": timedelta(hours=24),
     "PASSWORD_RESET_TTL": timedelta(hours=1),
     "INVITATION_TTL": timedelta(days=7),

@@ -53,12 +53,28 @@ def test_truncating_the_newest_rows_fails_verify_with_the_checkpoint(app, tmp_pa
     copy.write_bytes((tmp_path / "audit-checkpoints.jsonl").read_bytes())
     remove_newest(app, 4)
 
-    alone = runner.invoke(args=["audit", "verify"])
+    alone = runner.invoke(args=["audit", "verify", "--no-checkpoint"])
     assert alone.exit_code == 0  # what is left still links up: the chain alone cannot tell
-    result = runner.invoke(args=["audit", "verify", "--checkpoint", str(copy)])
-    assert result.exit_code == 1
-    assert "TRUNCATED" in result.output and "log ends at event 8" in result.output
-    assert "missing event ids: 9–12" in result.output
+    assert "Audit chain intact: 8 events verified." in alone.output
+    # What operators run: the configured AUDIT_CHECKPOINT_FILE is checked without being named.
+    for args in ([], ["--checkpoint", str(copy)]):
+        result = runner.invoke(args=["audit", "verify", *args])
+        assert result.exit_code == 1, args
+        assert "TRUNCATED" in result.output and "log ends at event 8" in result.output
+        assert "missing event ids: 9–12" in result.output
+
+
+def test_verify_checks_the_configured_checkpoint_file_by_default(app, tmp_path):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # no events, no file yet
+    commit_events(app, 3)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "Audit chain intact: 9 events verified." in result.output
+    assert f"The log reaches every checkpoint in {tmp_path / 'audit-checkpoints.jsonl'}." in result.output
+    file = str(tmp_path / "audit-checkpoints.jsonl")
+    both = runner.invoke(args=["audit", "verify", "--no-checkpoint", "--checkpoint", file])
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_a_rewritten_end_is_found_by_its_checkpoint(app, tmp_path):

@@ -3,22 +3,23 @@ request uses it; one in steady use is not pinged."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from cqmr_wizard.extensions import db
 
-from .conftest import POSTGRES_URL
-
 
 def _drop_pooled_connection(app) -> None:
-    """Return the one pooled connection to the pool, then have the server end it."""
+    """Return the one pooled connection to the pool, then have the server end it (from a
+    connection of its own, to the database the app uses, however DATABASE_URL spells it)."""
     with app.app_context():
         pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.session.remove()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    admin = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
 
 
 def database_ok(response) -> bool:

@@ -31,7 +31,7 @@ FLASK = str(Path(sys.executable).parent / "flask")
 # Each command the README shows, with the arguments these tests give it.
 COMMANDS = {
     ("db", "upgrade"): [],
-    ("purge-sessions", None): [],
+    ("purge", None): [],
     ("operators", "create"): ["alex@oha.example", "--name", "Alex Rivera"],
     ("operators", "list"): [],
     ("operators", "revoke"): ["alex@oha.example"],
@@ -124,6 +124,25 @@ def test_links_follow_server_name_for_links_outside_a_request(app_factory, mailb
     assert link.startswith("https://onboarding.example.org/cqmr/reset-password/")
 
 
+def test_commands_beside_make_run_link_to_where_it_serves(app_factory, mailbox, tmp_path):
+    # `make run PORT=8123` records its address in the instance folder (CQMR_INSTANCE_PATH, which
+    # app_factory set); a command run in another shell then mails links to that port.
+    made = subprocess.run(
+        ["make", "--no-print-directory", "serving-url", "PORT=8123"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "instance" / "serving-url").read_text() == "http://127.0.0.1:8123\n"
+    app = app_factory(SERVER_NAME=None)
+    assert app.config["LINK_BASE_OUTSIDE_REQUESTS"] == "http://127.0.0.1:8123"
+    result = app.test_cli_runner().invoke(args=["operators", "create", "alex@oha.example", "--name", "Alex"])
+    assert result.exit_code == 0, result.output
+    [link] = absolute_links(mailbox.last_to("alex@oha.example").get_payload(decode=True).decode())
+    assert link.startswith("http://127.0.0.1:8123/reset-password/")
+    # A configured base wins over the recorded one.
+    configured = app_factory(SERVER_NAME=None, LINK_BASE_OUTSIDE_REQUESTS="http://wizard.internal:9000")
+    assert configured.config["LINK_BASE_OUTSIDE_REQUESTS"] == "http://wizard.internal:9000"
+
+
 @pytest.fixture
 def fresh_instance(tmp_path):
     """A new instance folder and, on PostgreSQL, a new empty schema: what a first install has."""
@@ -195,7 +214,8 @@ def test_the_commands_as_processes_on_a_fresh_instance(fresh_instance, tmp_path,
         ["audit", "checkpoint"],
         ["audit", "seal"],
         ["audit", "verify", "--checkpoint", str(instance / "audit-checkpoints.jsonl")],
-        ["purge-sessions"],
+        ["purge"],
+        ["purge", "--dry-run"],
         ["operators", "revoke", "alex@oha.example"],
     ):
         result = flask(env, *args)

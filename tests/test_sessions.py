@@ -119,12 +119,13 @@ def test_purge_deletes_only_expired_sessions(app):
         sign_in(app.test_client(), f"user{n}@example.org")
     with app.app_context():
         rows = db.session.scalars(select(WebSession).order_by(WebSession.id_hash)).all()
-        rows[0].last_seen_at = utcnow() - timedelta(hours=1)
-        rows[1].created_at = utcnow() - timedelta(days=1)
+        # Past the idle and the absolute timeout, each by more than PURGE_AFTER (a day).
+        rows[0].last_seen_at = utcnow() - timedelta(days=1, hours=1)
+        rows[1].created_at = utcnow() - timedelta(days=1, hours=13)
         db.session.commit()
         keep = rows[2].id_hash
-    result = app.test_cli_runner().invoke(args=["purge-sessions"])
-    assert result.exit_code == 0 and "Purged 2 expired sessions." in result.output
+    result = app.test_cli_runner().invoke(args=["purge"])
+    assert result.exit_code == 0 and "  expired sessions: 2\n" in result.output
     assert [r.id_hash for r in stored_sessions(app)] == [keep]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(WebSession)) == 1

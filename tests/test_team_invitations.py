@@ -189,6 +189,21 @@ def test_resend_revives_an_expired_invitation(app, mailbox):
     assert app.test_client().get(link).status_code == 200
 
 
+def test_purge_erases_an_expired_invitations_link_and_resend_still_revives_it(app, mailbox):
+    admin, old_link = invited(app, mailbox)
+    with app.app_context():
+        db.session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+    assert "Removed:" in app.test_cli_runner().invoke(args=["purge"]).output
+    [row] = invitations(app)
+    assert row.token_hash is None
+    assert app.test_client().get(old_link).status_code == 404
+    assert "Invitation expired" in page_text(admin.get("/team"))  # the invitation itself stays
+    submit(admin, f"/team/invitations/{row.id}/resend", {}, page=f"/team/invitations/{row.id}")
+    link = link_from(mailbox.last_to(INVITEE), "/invitations/")
+    assert link != old_link and app.test_client().get(link).status_code == 200
+
+
 def test_tampered_token_is_not_found(app, mailbox):
     _, link = invited(app, mailbox)
     token = link.rsplit("/", 1)[1]

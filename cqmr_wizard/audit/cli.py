@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -25,11 +27,25 @@ def _report_broken(run) -> None:
     "--checkpoint",
     "checkpoint_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="A checkpoint file (AUDIT_CHECKPOINT_FILE or a copy of it): the log must still reach each checkpoint.",
+    help="Another checkpoint file (a copy kept elsewhere) instead of AUDIT_CHECKPOINT_FILE.",
 )
-def verify_command(checkpoint_file: str | None) -> None:
-    """Check the whole chain; exit 1 naming the first broken row, or missing rows."""
+@click.option(
+    "--no-checkpoint",
+    is_flag=True,
+    help="Check the chain alone (a cut-off tail then goes unnoticed).",
+)
+def verify_command(checkpoint_file: str | None, no_checkpoint: bool) -> None:
+    """Check the whole chain, and that the log still reaches every checkpoint of
+    AUDIT_CHECKPOINT_FILE; exit 1 naming the first broken row, or the missing rows."""
+    if checkpoint_file and no_checkpoint:
+        raise click.UsageError("Give --checkpoint FILE or --no-checkpoint, not both.")
     run = verifications.verify_all()
+    if not no_checkpoint and not checkpoint_file:
+        configured = current_app.config["AUDIT_CHECKPOINT_FILE"]
+        # No file yet: nothing was ever appended (or the file is gone, which the chain cannot show).
+        checkpoint_file = configured if Path(configured).is_file() else None
+        if checkpoint_file is None:
+            click.echo(f"No checkpoint file at {configured}: the chain alone was checked.", err=True)
     problems = check_against(read_checkpoints(checkpoint_file)) if checkpoint_file else []
     if run.ok:
         click.echo(f"Audit chain intact: {run.checked} events verified.")

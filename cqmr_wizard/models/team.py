@@ -21,6 +21,7 @@ class Invitation(db.Model):
     """An invitation for one email address to join one organization with some roles.
 
     Only the SHA-256 of the link's token is stored; resending replaces it, so the old link dies.
+    `flask purge` erases it (NULL) once the invitation expired, was accepted or was revoked.
     """
 
     __tablename__ = "invitation"
@@ -31,7 +32,7 @@ class Invitation(db.Model):
     full_name: Mapped[str] = mapped_column(String(200))
     # Role keys separated by single spaces, e.g. "admin signer" (the keys are fixed words).
     role_keys: Mapped[str] = mapped_column(String(64))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
