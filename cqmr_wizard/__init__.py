@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     register_request_metrics(app)  # first: its timer starts before any other hook may answer
+    register_outages(app)  # before CSRF and the rate limits, which need the session store
     register_extensions(app)
     register_handlers()
     register_sessions(app)
@@ -56,6 +57,12 @@ def register_request_metrics(app: Flask) -> None:
     from .ops.counting import register_request_metrics as count_requests
 
     count_requests(app)
+
+
+def register_outages(app: Flask) -> None:
+    from .outages import refuse_during_session_outage
+
+    app.before_request(refuse_during_session_outage)
 
 
 def register_extensions(app: Flask) -> None:

@@ -16,6 +16,7 @@ from flask import Config, Flask
 
 from .audit.keys import AuditKeyError
 from .audit.keys import parse_keys as parse_audit_keys
+from .outages import redis_client_options
 from .settings import (
     DEFAULTS,
     ENV_SETTINGS,
@@ -84,6 +85,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    _bound_database_connections(app)
     if app.config["MAIL_OUTBOX"] is None:
         app.config["MAIL_OUTBOX"] = str(Path(app.instance_path) / "outbox")
     if app.config["AUDIT_CHECKPOINT_FILE"] is None:
@@ -165,6 +167,30 @@ def _choose_rate_limit_store(app: Flask) -> None:
             "not one process's memory."
         )
     app.config["RATELIMIT_STORAGE_URI"] = uri
+    if uri.startswith(("redis", "rediss", "unix")):
+        given = app.config.get("RATELIMIT_STORAGE_OPTIONS", {})
+        bounded = redis_client_options(float(app.config["REDIS_TIMEOUT"]))
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {**bounded, **given}
+    # Fail closed: with its store down, a throttled form answers 503, never goes unthrottled.
+    for key in ("RATELIMIT_SWALLOW_ERRORS", "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"):
+        if app.config.get(key):
+            raise ConfigurationError(
+                f"{key} would let sign-in guesses through unthrottled while the rate-limit store "
+                "is down: leave it off (the pages answer 503 until the store is back)."
+            )
+
+
+def _bound_database_connections(app: Flask) -> None:
+    """Bound each connection attempt to PostgreSQL and each wait for a pooled connection."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    # libpq counts whole seconds (and treats less than 2 as 2).
+    connect_args.setdefault("connect_timeout", max(1, int(app.config["DATABASE_CONNECT_TIMEOUT"])))
+    options["connect_args"] = connect_args
+    options.setdefault("pool_timeout", float(app.config["DATABASE_POOL_TIMEOUT"]))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def database_uri(app: Flask) -> str:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db, limiter
 from .models.base import utcnow
+from .outages import outage_in, unavailable_response
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,18 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return http_error(error)
+        outage = outage_in(error)
+        if outage is not None:  # the database or Redis is away: a 503 that needs neither
+            return unavailable_response(outage)
         log.exception("unhandled error")
         db.session.rollback()
         return error_page(500)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
+        outage = outage_in(error.original_exception)
+        if outage is not None:
+            return unavailable_response(outage)
         db.session.rollback()
         return error_page(500)
 

@@ -19,6 +19,7 @@ from werkzeug.datastructures import CallbackDict
 from .extensions import db
 from .models import WebSession
 from .models.base import utcnow
+from .outages import become_unavailable, outage_or_raise, redis_client_options
 
 _serializer = TaggedJSONSerializer()
 # Only write `last_seen_at` this often when nothing else changed.
@@ -91,10 +92,10 @@ class DatabaseSessionStore:
 class RedisSessionStore:
     """Sessions in Redis, expiring with the idle timeout; a set per user lists them."""
 
-    def __init__(self, url: str, prefix: str = "cqmr:") -> None:
+    def __init__(self, url: str, prefix: str = "cqmr:", timeout: float = 3.0) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, **redis_client_options(timeout))
         self.prefix = prefix
 
     def _key(self, id_hash: str) -> str:
@@ -172,6 +173,8 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotate_requested = False
         self.end_requested = False
+        # The outage that kept this session from being read or written (outages.py answers 503).
+        self.outage: BaseException | None = None
 
     def rotate(self) -> None:
         """Give this session a new id (at sign-in and second factor), keeping its data."""
@@ -200,6 +203,16 @@ class ServerSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         if request.path in self.sessionless:
             return ServerSession()
+        try:
+            return self._open(app, request)
+        except Exception as error:
+            # An empty session, flagged: the page answers 503 unless it keeps working without
+            # one. The cookie is left alone, so the session carries on once the store is back.
+            session = ServerSession()
+            session.outage = outage_or_raise(error)
+            return session
+
+    def _open(self, app: Flask, request: Request) -> ServerSession:
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or len(sid) > 128:
             return ServerSession()
@@ -216,8 +229,16 @@ class ServerSessionInterface(SessionInterface):
         return ServerSession(record.data, sid, record.created_at, record.last_seen_at)
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
-        if request.path in self.sessionless:
+        if request.path in self.sessionless or session.outage is not None:
             return
+        try:
+            self._save(app, session, response)
+        except Exception as error:
+            session.outage = outage_or_raise(error)
+            # Too late for an error handler: the answer already made becomes the 503 page.
+            become_unavailable(response, session.outage)
+
+    def _save(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
@@ -270,5 +291,6 @@ def _user_id(session: ServerSession) -> int | None:
 def make_store(app: Flask) -> SessionStore:
     """Pick the session store for this deployment."""
     if app.config.get("REDIS_URL"):
-        return RedisSessionStore(app.config["REDIS_URL"], app.config.get("REDIS_PREFIX", "cqmr:"))
+        prefix, timeout = app.config.get("REDIS_PREFIX", "cqmr:"), float(app.config["REDIS_TIMEOUT"])
+        return RedisSessionStore(app.config["REDIS_URL"], prefix, timeout)
     return DatabaseSessionStore()

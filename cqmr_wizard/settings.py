@@ -15,6 +15,14 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     "REDIS_URL": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Outages (outages.py): each attempt to reach PostgreSQL gives up after
+    # DATABASE_CONNECT_TIMEOUT seconds, and a request waits at most DATABASE_POOL_TIMEOUT for a
+    # pooled connection; each Redis connection or command after REDIS_TIMEOUT. The 503 page
+    # then asks people to come back after OUTAGE_RETRY_AFTER seconds (its Retry-After).
+    "DATABASE_CONNECT_TIMEOUT": 3,
+    "DATABASE_POOL_TIMEOUT": 5.0,
+    "REDIS_TIMEOUT": 3.0,
+    "OUTAGE_RETRY_AFTER": 30,
     # A pooled connection unused this many seconds is pinged before use (db_liveness.py);
     # one in steady use is not, which saves a round trip on every request.
     "DATABASE_PING_AFTER_IDLE": 10.0,
@@ -182,6 +190,10 @@ ENV_SETTINGS: dict[str, Any] = {
     "DATABASE_URL": str,
     "REDIS_URL": str,
     "DATABASE_PING_AFTER_IDLE": float,
+    "DATABASE_CONNECT_TIMEOUT": int,
+    "DATABASE_POOL_TIMEOUT": float,
+    "REDIS_TIMEOUT": float,
+    "OUTAGE_RETRY_AFTER": int,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USE_TLS": switched_on,

@@ -12,6 +12,7 @@ from ..agreements.changes import new_versions
 from ..agreements.facts import agreement_facts
 from ..auth.forms import ConfirmForm
 from ..models.base import utcnow
+from ..outages import keeps_working
 from ..tasks.definitions import agreements_in_force
 from ..tasks.engine import TaskState, missing_required
 from ..tasks.gate_rule import IN_FORCE_ENOUGH, asked
@@ -51,6 +52,7 @@ def review_due(team: TeamNotes | None) -> datetime | None:
 
 @bp.route("/")
 @allow(Access.PUBLIC)
+@keeps_working
 def index():
     if fully_authenticated():
         return redirect(url_for("main.tasks"))
@@ -102,5 +104,6 @@ def tasks():
 
 @bp.route("/help")
 @allow(Access.PUBLIC)
+@keeps_working
 def help_page():
     return render_template("main/help.html")
