@@ -60,9 +60,10 @@ def register_request_metrics(app: Flask) -> None:
 
 
 def register_outages(app: Flask) -> None:
-    from .outages import refuse_during_session_outage
+    from .outages import keep_retry_after, refuse_during_session_outage
 
     app.before_request(refuse_during_session_outage)
+    app.after_request(keep_retry_after)  # after-request hooks run in reverse: after the limiter's
 
 
 def register_extensions(app: Flask) -> None:

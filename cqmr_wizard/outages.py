@@ -87,6 +87,14 @@ def refuse_during_session_outage() -> Response | None:
     return unavailable_response(error)
 
 
+def keep_retry_after(response: Response) -> Response:
+    """after_request, running after the rate limiter's (which sets Retry-After to its window's
+    end on every throttled form): the outage page keeps the Retry-After it states."""
+    if g.get("outage_retry_after") is not None:
+        response.headers["Retry-After"] = g.outage_retry_after
+    return response
+
+
 def unavailable_response(error: BaseException) -> Response:
     """The 503 page, built from the static files and the configuration alone; logs one line."""
     log.warning(
@@ -101,6 +109,7 @@ def unavailable_response(error: BaseException) -> Response:
     # anonymous visitor instead of asking the database again.
     g._login_user = login_manager.anonymous_user()
     seconds = int(current_app.config["OUTAGE_RETRY_AFTER"])
+    g.outage_retry_after = str(seconds)
     page = current_app.jinja_env.get_template("errors/unavailable.html").render(
         posted=request.method not in ("GET", "HEAD", "OPTIONS"),
         retry_after=_span(seconds),
