@@ -31,13 +31,17 @@ static/uswds/.installed: node_modules/.installed
 install: $(VENV)/.installed static/uswds/.installed
 
 # Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; and
-# the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK).
+# the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK); and a
+# Redis of the suite's own that the outage tests stop and start (tests/fault_services.py).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null \
 	  || [ ! -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] \
 	  || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools \
 	    fonts-noto-core fonts-noto-cjk >/dev/null; \
+	fi
+	@if ! command -v redis-server >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 	fi
 
 install-test: install system-deps

@@ -84,8 +84,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
             f"use one of {', '.join(OUTBOX_DELIVERY_MODES)}."
         )
 
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
-    _bound_database_connections(app)
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri = database_uri(app)
+    _bound_database_connections(app, uri)
     if app.config["MAIL_OUTBOX"] is None:
         app.config["MAIL_OUTBOX"] = str(Path(app.instance_path) / "outbox")
     if app.config["AUDIT_CHECKPOINT_FILE"] is None:
@@ -180,9 +180,9 @@ def _choose_rate_limit_store(app: Flask) -> None:
             )
 
 
-def _bound_database_connections(app: Flask) -> None:
+def _bound_database_connections(app: Flask, uri: str) -> None:
     """Bound each connection attempt to PostgreSQL and each wait for a pooled connection."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if not uri.startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = dict(options.get("connect_args") or {})

@@ -277,3 +277,29 @@ def test_a_sign_up_sent_while_the_database_is_down_is_not_half_saved(
     assert mailbox.messages == []
     # Sent again once the database is back, it goes through.
     assert submit(client, "/sign-up", form).status_code == 302
+
+
+def test_only_lost_servers_count_as_outages():
+    import redis.exceptions
+    from limits.errors import StorageError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    from cqmr_wizard.outages import outage_in
+
+    lost = OperationalError("SELECT 1", {}, Exception("connection refused"))
+    assert outage_in(lost) is lost
+    refused = redis.exceptions.ConnectionError("Error 111")
+    assert outage_in(StorageError(refused)) is refused  # as a rate-limit store reports it
+    try:
+        try:
+            raise lost
+        except OperationalError as error:
+            raise RuntimeError("while saving") from error
+    except RuntimeError as wrapped:
+        assert outage_in(wrapped) is lost
+    for mistake in (
+        IntegrityError("INSERT", {}, Exception("duplicate key")),
+        ProgrammingError("SELECT nope", {}, Exception("syntax error")),
+        KeyError("x"),
+    ):
+        assert outage_in(mistake) is None  # stays a 500
