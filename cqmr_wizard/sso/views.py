@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user
 
@@ -15,9 +17,10 @@ from ..models.base import utcnow
 from ..refusals import Refusal
 from ..security import safe_next_path
 from ..views import add_error, offboarded_page, refused, render_form
-from . import bp, joins, provider, services
+from . import bp, joins, protocol, services
 from .errors import SsoError
 from .forms import PasswordCheckForm, SignInStartForm
+from .verified import VerifiedIdentity
 
 TITLES = {
     "sign_in": "You could not sign in with OneHealthPort",
@@ -56,7 +59,7 @@ def failed(error: SsoError, purpose: str | None):
 
 
 def _issuer() -> str | None:
-    return current_app.config.get("OIDC_ISSUER")
+    return protocol.issuer()
 
 
 @bp.route("/onehealthport")
@@ -68,7 +71,7 @@ def connect():
         "sso/connect.html",
         membership=g.membership,
         identity=identity,
-        enabled=provider.enabled(),
+        enabled=protocol.enabled(),
         registration_url=current_app.config["OHP_REGISTRATION_URL"],
         form=ConfirmForm(),
         pending=joins.latest_request(current_user.id),
@@ -80,7 +83,7 @@ def connect():
 def start_connect():
     ConfirmForm().validate_on_submit()  # CSRF is checked for every POST before this runs
     try:
-        return provider.start("connect", user_id=current_user.id)
+        return protocol.start("connect", user_id=current_user.id)
     except SsoError as error:
         return failed(error, "connect")
 
@@ -91,7 +94,7 @@ def start_sign_in():
     form = SignInStartForm()
     form.validate_on_submit()
     try:
-        return provider.start("sign_in", next_path=safe_next_path(form.next.data))
+        return protocol.start("sign_in", next_path=safe_next_path(form.next.data))
     except SsoError as error:
         return failed(error, "sign_in")
 
@@ -99,9 +102,15 @@ def start_sign_in():
 @bp.route("/sso/callback")
 @allow(Access.PUBLIC)
 def callback():
-    purpose = provider.pending_purpose()
+    return complete(protocol.finish)
+
+
+def complete(answer: Callable[[], tuple[dict, VerifiedIdentity]]):
+    """Finish the sign-in this session started with the provider's verified answer, whichever
+    the protocol: sign in, connect, or confirm before disconnecting; a clear page if refused."""
+    purpose = protocol.pending_purpose()
     try:
-        flow, verified = provider.finish()
+        flow, verified = answer()
         if flow["purpose"] != "sign_in" and not (
             fully_authenticated() and current_user.id == flow["user_id"]
         ):
@@ -115,7 +124,7 @@ def callback():
         return problem_page(purpose, refused.status, refused.message, refused.reason)
 
 
-def _signed_in(flow: dict, verified: provider.VerifiedIdentity):
+def _signed_in(flow: dict, verified: VerifiedIdentity):
     user = services.user_for_sign_in(verified)
     try:
         auth_services.start_session(user, "oidc")
@@ -124,7 +133,7 @@ def _signed_in(flow: dict, verified: provider.VerifiedIdentity):
     return redirect(safe_next_path(flow.get("next")) or url_for("main.tasks"))
 
 
-def _connected(flow: dict, verified: provider.VerifiedIdentity):
+def _connected(flow: dict, verified: VerifiedIdentity):
     outcome = services.connect(current_user, g.membership, verified)
     ohp_name = verified.ohp_org_name or verified.ohp_org_id
     if outcome is services.Outcome.ALREADY_REGISTERED:
@@ -150,9 +159,9 @@ def _connected(flow: dict, verified: provider.VerifiedIdentity):
     return redirect(url_for("main.tasks"))
 
 
-def _reauthenticated(flow: dict, verified: provider.VerifiedIdentity):
+def _reauthenticated(flow: dict, verified: VerifiedIdentity):
     identity = services.confirm_same_identity(
-        current_user, verified, flow["started_at"], current_app.config["OIDC_CLOCK_LEEWAY"]
+        current_user, verified, flow["started_at"], protocol.clock_leeway()
     )
     services.unlink(current_user, identity, "onehealthport")
     flash("OneHealthPort is disconnected from your account.", "success")
@@ -202,6 +211,6 @@ def unlink():
 def start_unlink():
     ConfirmForm().validate_on_submit()
     try:
-        return provider.start("unlink", user_id=current_user.id, reauthenticate=True)
+        return protocol.start("unlink", user_id=current_user.id, reauthenticate=True)
     except SsoError as error:
         return failed(error, "unlink")
