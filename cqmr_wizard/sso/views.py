@@ -58,6 +58,12 @@ def failed(error: SsoError, purpose: str | None):
     return problem_page(purpose, error.status, error.message)
 
 
+@bp.app_template_global()
+def sso_enabled() -> bool:
+    """Whether pages offer signing in with OneHealthPort."""
+    return protocol.enabled()
+
+
 def _issuer() -> str | None:
     return protocol.issuer()
 
