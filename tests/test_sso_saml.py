@@ -11,8 +11,8 @@ import xmlschema
 from defusedxml import ElementTree as etree
 
 from .helpers import page_text, task_status
-from .saml_idp import ACS_URL, ENTITY_ID, SP_ENTITY_ID, saml_idp  # noqa: F401
-from .sso_support import identities, organization, signed_in_admin, start
+from .saml_idp import ACS_URL, ENTITY_ID, SP_ENTITY_ID, saml_idp, shifted  # noqa: F401
+from .sso_support import audit_events, identities, organization, signed_in_admin, start
 
 ORG = {"ohpOrgId": "OHP-SAML-1", "ohpOrgName": "Cascade Clinic", "mail": "alice@cascade.example.org"}
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
@@ -96,3 +96,27 @@ def test_connect_the_organization_then_sign_in_with_saml(app, saml_idp):  # noqa
     assert signed_in.status_code == 302 and signed_in.location == "/tasks"
     # The password is replaced; the second factor is not.
     assert "two-step" in visitor.get("/tasks").location
+
+
+def test_disconnecting_asks_the_idp_for_a_fresh_login(app, saml_idp):  # noqa: F811
+    client, _, _ = signed_in_admin(app)
+    assert (
+        post_answer(client, saml_idp.answer(client, start(client), "ohp-persistent-9", ORG)).status_code
+        == 302
+    )
+    page = "/onehealthport/disconnect"
+    location = start(client, "/onehealthport/disconnect/confirm-with-onehealthport", page=page)
+    assert saml_idp.request(client, location).force_authn == "true"
+
+    def stale(response):
+        response.assertion[0].authn_statement[0].authn_instant = shifted(-30)
+
+    # An IdP that ignored ForceAuthn (an old AuthnInstant) does not disconnect anything.
+    kept = post_answer(client, saml_idp.answer(client, location, "ohp-persistent-9", ORG, edit=stale))
+    assert kept.status_code == 401 and len(identities(app)) == 1
+    assert audit_events(app, "sso.refused")[-1]["reason"] == "reauth_not_fresh"
+
+    location = start(client, "/onehealthport/disconnect/confirm-with-onehealthport", page=page)
+    response = post_answer(client, saml_idp.answer(client, location, "ohp-persistent-9", ORG))
+    assert response.status_code == 302 and response.location == "/onehealthport"
+    assert identities(app) == []

@@ -156,7 +156,22 @@ def _parse(body: str, request_id: str):
         raise SsoError("state_mismatch", "InResponseTo")
     if response.issuer() != issuer() or response.assertion.issuer.text != issuer():
         raise SsoError("invalid_response", "issuer")
+    _check_bearer(response.assertion, client.config.endpoint("assertion_consumer_service", BINDING_HTTP_POST))
     return response
+
+
+def _check_bearer(assertion, acs_urls: list[str]) -> None:
+    """A bearer confirmation for this ACS and this request (pysaml2 leaves Recipient unchecked)."""
+    for confirmation in assertion.subject.subject_confirmation if assertion.subject else []:
+        data = confirmation.subject_confirmation_data
+        if (
+            confirmation.method == "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+            and data is not None
+            and data.recipient in acs_urls
+            and data.in_response_to is not None
+        ):
+            return
+    raise SsoError("invalid_response", "no bearer SubjectConfirmation for this Recipient")
 
 
 def _identity(response) -> VerifiedIdentity:

@@ -140,7 +140,9 @@ def configure(app: Flask) -> None:
     config = SPConfig().load(_reading_settings(app, idp_xml))
     idps = list(config.metadata.identity_providers())
     if len(idps) != 1:
-        raise ConfigurationError(f"SAML_IDP_METADATA must describe exactly one IdP; it describes {len(idps)}.")
+        raise ConfigurationError(
+            f"SAML_IDP_METADATA must describe exactly one IdP; it describes {len(idps)}."
+        )
     idp = idps[0]
     certs = [cert for _name, cert in config.metadata.certs(idp, "idpsso", "signing")]
     if not certs:
