@@ -30,13 +30,15 @@ static/uswds/.installed: node_modules/.installed
 
 install: $(VENV)/.installed static/uswds/.installed
 
-# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; and
+# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; xmlsec1,
+# which signs, verifies and decrypts SAML messages (pysaml2); and
 # the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null \
+	  || ! command -v xmlsec1 >/dev/null \
 	  || [ ! -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] \
 	  || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools xmlsec1 \
 	    fonts-noto-core fonts-noto-cjk >/dev/null; \
 	fi
 
