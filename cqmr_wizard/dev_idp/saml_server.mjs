@@ -7,6 +7,7 @@
 //
 // The wizard (--sp) is the one service provider: its ACS is SP/sso/saml/acs and its entity id
 // SP/sso/saml/metadata. The IdP's metadata is at http://HOST:PORT/metadata.
+// saml-idp's own messages go to stderr; stdout gets "ready <url>" once the metadata is served.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,6 +39,8 @@ if (!existsSync(key) || !existsSync(cert)) {
 delete process.env.HOST;
 delete process.env.PORT;
 
+console.log = console.error;
+
 const sp = args.sp.replace(/\/$/, '');
 const { runServer } = require('saml-idp');
 runServer({
@@ -52,3 +55,16 @@ runServer({
   key,
   configFile: join(here, 'saml_config.cjs'),
 });
+
+const base = `http://${args.host}:${args.port}`;
+for (let tries = 0; tries < 100; tries += 1) {
+  try {
+    if ((await fetch(`${base}/metadata`)).ok) {
+      process.stdout.write(`ready ${base}\n`);
+      break;
+    }
+  } catch {
+    // not listening yet
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
