@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +30,18 @@ ENTITY_ID = "https://idp.onehealthport.test/saml"
 SSO_URL = "https://idp.onehealthport.test/saml/sso"
 SP_ENTITY_ID = "http://localhost/sso/saml/metadata"
 ACS_URL = "http://localhost/sso/saml/acs"
+
+
+@dataclass(frozen=True)
+class Sp:
+    """A service provider the IdP answers, as the Flask test client reaches it."""
+
+    entity_id: str = SP_ENTITY_ID
+    acs: str = ACS_URL
+    metadata_path: str = "/sso/saml/metadata"
+
+
+WIZARD = Sp()
 
 
 def key_pair(folder: Path, name: str) -> tuple[str, str]:
@@ -103,17 +116,17 @@ class SamlIdp:
             **overrides,
         }
 
-    def server(self, client, *, key: str | None = None, cert: str | None = None) -> Server:
-        """The IdP side, knowing the wizard from the metadata it publishes."""
-        sp_metadata = client.get("/sso/saml/metadata").get_data(as_text=True)
+    def server(self, client, *, key: str | None = None, cert: str | None = None, sp: Sp = WIZARD) -> Server:
+        """The IdP side, knowing the service provider from the metadata it publishes."""
+        sp_metadata = client.get(sp.metadata_path).get_data(as_text=True)
         return Server(config=self._config(sp_metadata, key, cert))
 
-    def request(self, client, location: str) -> samlp.AuthnRequest:
+    def request(self, client, location: str, sp: Sp = WIZARD) -> samlp.AuthnRequest:
         """The wizard's AuthnRequest, its redirect signature verified."""
         parts = urlsplit(location)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == SSO_URL, location
         args = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        server = self.server(client)
+        server = self.server(client, sp=sp)
         assert args["SigAlg"] == SIG_RSA_SHA256, args
         # pysaml2 verifies the redirect binding's signature with the SP's metadata certificate.
         parsed = server.parse_authn_request(
@@ -134,17 +147,18 @@ class SamlIdp:
         edit: Callable[[samlp.Response], None] | None = None,
         tamper: Callable[[str], str] | None = None,
         in_response_to: str | None = None,
+        sp: Sp = WIZARD,
     ) -> str:
         """The base64 SAMLResponse the IdP posts back for the request at `location`: `edit`
         changes it before it is signed (by `key`, default the IdP's own), `tamper` the signed XML."""
-        request = self.request(client, location)
-        server = self.server(client, key=key, cert=cert)
+        request = self.request(client, location, sp)
+        server = self.server(client, key=key, cert=cert, sp=sp)
         identity = {k: [v] for k, v in (attributes or {}).items()}
         xml = server.create_authn_response(
             identity,
             in_response_to or request.id,
-            ACS_URL,
-            SP_ENTITY_ID,
+            sp.acs,
+            sp.entity_id,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=subject),
             authn={"class_ref": PASSWORD, "authn_instant": int(datetime.now(UTC).timestamp())},
             sign_response=False,

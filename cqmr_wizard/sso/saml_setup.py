@@ -42,31 +42,37 @@ def key_pair(app: Flask) -> tuple[str, str]:
     folder = Path(app.instance_path)
     key_path, cert_path = folder / "saml-sp.key", folder / "saml-sp.crt"
     if not (key_path.exists() and cert_path.exists()):
-        folder.mkdir(parents=True, exist_ok=True)
-        private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CQMR onboarding wizard (SAML)")])
-        now = utcnow()
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3650))
-            .sign(private, hashes.SHA256())
-        )
-        pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(pem)
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        generate_key_pair(key_path, cert_path, "CQMR onboarding wizard (SAML)")
     return str(key_path), str(cert_path)
 
 
-def _idp_metadata(source: str) -> str:
+def generate_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
+    """Write an RSA key (readable by its owner only) and a 10-year self-signed certificate."""
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = utcnow()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .sign(private, hashes.SHA256())
+    )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(pem)
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def read_metadata(source: str) -> str:
+    """An IdP's metadata from a file or an address (fetched now)."""
     if source.startswith(("https://", "http://")):
         try:
             response = requests.get(source, timeout=METADATA_TIMEOUT)
@@ -136,7 +142,7 @@ def configure(app: Flask) -> None:
     source = app.config.get("SAML_IDP_METADATA")
     if not source:
         return
-    idp_xml = _idp_metadata(source)
+    idp_xml = read_metadata(source)
     config = SPConfig().load(_reading_settings(app, idp_xml))
     idps = list(config.metadata.identity_providers())
     if len(idps) != 1:
