@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, current_app, redirect, request, url_for
 
 from ..access import Access, allow
-from ..extensions import csrf
+from ..extensions import csrf, per_source
 from . import bp, saml, saml_setup
 from .errors import SsoError
 from .views import complete, failed
@@ -27,6 +27,7 @@ def saml_metadata():
 @bp.route("/sso/saml/acs", methods=["POST"])
 @allow(Access.PUBLIC)
 @csrf.exempt  # the IdP posts here from its own site; the Response's signature and InResponseTo stand in
+@per_source("RATE_LIMIT_SIGN_IN")  # anyone may post here, and each post is kept a while
 def saml_acs():
     _saml_only()
     body = request.form.get("SAMLResponse")
