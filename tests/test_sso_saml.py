@@ -94,6 +94,7 @@ def test_connect_the_organization_then_sign_in_with_saml(app, saml_idp):  # noqa
     location = start(visitor, "/sign-in/onehealthport", page="/sign-in")
     signed_in = post_answer(visitor, saml_idp.encrypted_answer(visitor, location, "ohp-persistent-123", ORG))
     assert signed_in.status_code == 302 and signed_in.location == "/tasks"
+    assert audit_events(app, "auth.signed_in")[-1]["method"] == "saml"
     # The password is replaced; the second factor is not.
     assert "two-step" in visitor.get("/tasks").location
 

@@ -13,7 +13,17 @@ from flask import Flask, Response, current_app, session
 from . import oidc, saml
 from .verified import FLOW_KEY, VerifiedIdentity
 
-__all__ = ["VerifiedIdentity", "configure", "enabled", "finish", "issuer", "pending_purpose", "start"]
+__all__ = [
+    "VerifiedIdentity",
+    "clock_leeway",
+    "configure",
+    "enabled",
+    "finish",
+    "issuer",
+    "name",
+    "pending_purpose",
+    "start",
+]
 
 PROTOCOLS: dict[str, ModuleType] = {"oidc": oidc, "saml": saml}
 
@@ -35,6 +45,11 @@ def configure(app: Flask) -> None:
             if origin not in extra:
                 extra.append(origin)
     app.config["CSP_FORM_ACTION_EXTRA"] = extra
+
+
+def name() -> str:
+    """The protocol in use ("oidc" or "saml"), as the audit trail records a sign-in's method."""
+    return current_app.config["SSO_PROTOCOL"]
 
 
 def enabled() -> bool:

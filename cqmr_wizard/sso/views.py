@@ -133,7 +133,7 @@ def complete(answer: Callable[[], tuple[dict, VerifiedIdentity]]):
 def _signed_in(flow: dict, verified: VerifiedIdentity):
     user = services.user_for_sign_in(verified)
     try:
-        auth_services.start_session(user, "oidc")
+        auth_services.start_session(user, protocol.name())
     except auth_services.OrganizationOffboarded as offboarded:
         return offboarded_page(offboarded.organization)
     return redirect(safe_next_path(flow.get("next")) or url_for("main.tasks"))
