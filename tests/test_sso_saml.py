@@ -10,9 +10,13 @@ import saml2.data.schemas
 import xmlschema
 from defusedxml import ElementTree as etree
 
+from cqmr_wizard.extensions import db
+from cqmr_wizard.gate.services import destination
+from cqmr_wizard.models import User
+
 from .helpers import page_text, task_status
 from .saml_idp import ACS_URL, ENTITY_ID, SP_ENTITY_ID, saml_idp, shifted  # noqa: F401
-from .sso_support import audit_events, identities, organization, signed_in_admin, start
+from .sso_support import audit_events, identities, organization, query, signed_in_admin, start
 
 ORG = {"ohpOrgId": "OHP-SAML-1", "ohpOrgName": "Cascade Clinic", "mail": "alice@cascade.example.org"}
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
@@ -121,3 +125,16 @@ def test_disconnecting_asks_the_idp_for_a_fresh_login(app, saml_idp):  # noqa: F
     response = post_answer(client, saml_idp.answer(client, location, "ohp-persistent-9", ORG))
     assert response.status_code == 302 and response.location == "/onehealthport"
     assert identities(app) == []
+
+
+def test_go_to_cqmr_names_the_idp_and_the_persons_own_nameid(app_factory, saml_idp):  # noqa: F811
+    app = app_factory(**saml_idp.app_config(CQMR_INITIATE_LOGIN_URI="https://cqmr.example.org/login"))
+    client, user_id, _ = signed_in_admin(app)
+    assert (
+        post_answer(client, saml_idp.answer(client, start(client), "ohp-persistent-7", ORG)).status_code
+        == 302
+    )
+    with app.test_request_context():
+        url = destination(db.session.get(User, user_id))
+    assert url.startswith("https://cqmr.example.org/login?")
+    assert query(url) == {"iss": ENTITY_ID, "login_hint": "ohp-persistent-7"}
