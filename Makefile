@@ -9,7 +9,7 @@ IDP_PORT ?= 5556
 CQMR_PORT ?= 5557
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test system-deps assets migrate serving-url idp local-cqmr lint bench clean
+.PHONY: run test install install-test system-deps assets migrate serving-url idp saml-idp local-cqmr lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -30,14 +30,16 @@ static/uswds/.installed: node_modules/.installed
 
 install: $(VENV)/.installed static/uswds/.installed
 
-# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; and
-# the Unicode fonts the agreement PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK); and a
-# Redis of the suite's own that the outage tests stop and start (tests/fault_services.py).
+# Debian packages the tests drive: a real browser, an independent TOTP and a QR decoder; xmlsec1,
+# which signs, verifies and decrypts SAML messages (pysaml2); the Unicode fonts the agreement
+# PDFs embed (Noto Sans, Noto Sans Arabic, Noto Sans CJK); and a Redis of the suite's own that
+# the outage tests stop and start (tests/fault_services.py).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v oathtool >/dev/null || ! command -v zbarimg >/dev/null \
+	  || ! command -v xmlsec1 >/dev/null \
 	  || [ ! -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] \
 	  || [ ! -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium oathtool zbar-tools xmlsec1 \
 	    fonts-noto-core fonts-noto-cjk >/dev/null; \
 	fi
 	@if ! command -v redis-server >/dev/null; then \
@@ -60,7 +62,20 @@ migrate: install
 # The local OpenID Connect provider standing in for OneHealthPort (accounts and passwords in
 # cqmr_wizard/dev_idp/sample_accounts.json). `make run` starts it beside the app unless
 # OIDC_ISSUER is set (a real provider), or DEV_IDP=0 (one configured in instance/config.py).
+# With SSO_PROTOCOL=saml it starts the local SAML IdP instead (npm saml-idp), unless
+# SAML_IDP_METADATA is set.
+SSO_PROTOCOL ?= oidc
+ifeq ($(SSO_PROTOCOL),saml)
+DEV_IDP ?= $(if $(SAML_IDP_METADATA),0,1)
+else
 DEV_IDP ?= $(if $(OIDC_ISSUER),0,1)
+endif
+SAML_IDP_URL := http://$(HOST):$(IDP_PORT)
+SAML_IDP_KEYS := $(or $(CQMR_INSTANCE_PATH),instance)/saml-idp
+SAML_IDP_CMD := node cqmr_wizard/dev_idp/saml_server.mjs --host $(HOST) --port $(IDP_PORT) \
+	--sp http://$(HOST):$(PORT) --keys $(SAML_IDP_KEYS)
+DEV_SAML_ENV := SSO_PROTOCOL=saml SAML_IDP_METADATA=$(SAML_IDP_URL)/metadata \
+	SAML_IDP_CERT_FILE=$(SAML_IDP_KEYS)/idp-public-cert.pem
 IDP_ISSUER := http://$(HOST):$(IDP_PORT)
 LOCAL_CQMR_URL := http://$(HOST):$(CQMR_PORT)
 IDP_ENV := IDP_REDIRECT_URIS=http://$(HOST):$(PORT)/sso/callback,http://localhost:$(PORT)/sso/callback \
@@ -71,11 +86,15 @@ DEV_SSO_ENV := OIDC_ISSUER=$(IDP_ISSUER) OIDC_CLIENT_ID=cqmr-wizard OIDC_CLIENT_
 idp: node_modules/.installed
 	$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT)
 
+saml-idp: node_modules/.installed
+	$(SAML_IDP_CMD)
+
 # The local CQMR stand-in (cqmr_wizard/local_cqmr): its SCIM service at /scim/v2 and a relying
 # party of the local provider. `make run` starts it and points "Go to CQMR" and provisioning at it,
 # unless the local provider is off or a CQMR is configured (CQMR_INITIATE_LOGIN_URI, CQMR_URL or
 # CQMR_SCIM_URL set), or LOCAL_CQMR=0. Its users are kept in instance/local_cqmr.
-LOCAL_CQMR ?= $(if $(CQMR_INITIATE_LOGIN_URI)$(CQMR_URL)$(CQMR_SCIM_URL),0,1)
+# The stand-in is a relying party of the OpenID provider only: not started with SSO_PROTOCOL=saml.
+LOCAL_CQMR ?= $(if $(CQMR_INITIATE_LOGIN_URI)$(CQMR_URL)$(CQMR_SCIM_URL)$(filter saml,$(SSO_PROTOCOL)),0,1)
 LOCAL_CQMR_SCIM_TOKEN := cqmr-local-dev-scim-token
 LOCAL_CQMR_CMD := LOCAL_CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN) LOCAL_CQMR_ISSUER=$(IDP_ISSUER) \
 	LOCAL_CQMR_CLIENT_ID=cqmr-local LOCAL_CQMR_CLIENT_SECRET=cqmr-local-dev-secret \
@@ -100,7 +119,14 @@ serving-url:
 
 run: migrate node_modules/.installed serving-url
 	@echo "CQMR onboarding wizard: http://$(HOST):$(PORT)/"
-ifeq ($(DEV_IDP),1)
+ifeq ($(DEV_IDP)$(SSO_PROTOCOL),1saml)
+	@echo "OneHealthPort SAML stand-in: $(SAML_IDP_URL)/ (its metadata at $(SAML_IDP_URL)/metadata)"
+	@$(SAML_IDP_CMD) & idp=$$!; trap 'kill $$idp 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 100); do $(PY) -c "import urllib.request as u; u.urlopen('$(SAML_IDP_URL)/metadata', timeout=1)" \
+	  2>/dev/null && break; sleep 0.2; done; \
+	$(DEV_SAML_ENV) OHP_REGISTRATION_URL=$(SAML_IDP_URL)/ \
+	  $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
+else ifeq ($(DEV_IDP),1)
 	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"
 	$(START_LOCAL_CQMR)
 	@$(IDP_ENV) node cqmr_wizard/dev_idp/server.mjs --host $(HOST) --port $(IDP_PORT) & idp=$$!; \

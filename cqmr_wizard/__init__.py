@@ -178,7 +178,7 @@ def register_blueprints(app: Flask) -> None:
     from .operators import bp as operators_bp
     from .ops import bp as ops_bp
     from .sso import bp as sso_bp
-    from .sso.provider import configure as configure_sso
+    from .sso.protocol import configure as configure_sso
     from .team import bp as team_bp
     from .training import bp as training_bp
 

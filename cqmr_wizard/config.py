@@ -123,8 +123,19 @@ def _explicit_settings(app: Flask, test_config: dict[str, Any] | None) -> dict[s
 
 def _check_single_sign_on(app: Flask, production: bool) -> None:
     """Refuse half-configured single sign-on and redirect targets that are not absolute URLs."""
-    issuer = app.config.get("OIDC_ISSUER")
-    if issuer and production:
+    protocol = app.config["SSO_PROTOCOL"]
+    if protocol not in ("oidc", "saml"):
+        raise ConfigurationError(f"SSO_PROTOCOL={protocol!r} must be oidc or saml.")
+    saml = protocol == "saml"
+    issuer = app.config.get("SAML_IDP_METADATA") if saml else app.config.get("OIDC_ISSUER")
+    if issuer and saml and production and not (
+        app.config.get("SAML_IDP_CERT_FILE") or app.config.get("SAML_IDP_CERT_FINGERPRINT")
+    ):
+        raise ConfigurationError(
+            "SAML_IDP_METADATA is set, so CQMR_ENV=production requires the IdP's signing certificate "
+            "pinned: set SAML_IDP_CERT_FILE or SAML_IDP_CERT_FINGERPRINT."
+        )
+    if issuer and production and not saml:
         for key in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
             if not app.config.get(key):
                 raise ConfigurationError(
@@ -138,7 +149,8 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
         )
     if app.config.get("CQMR_INITIATE_LOGIN_URI") and not issuer:
         raise ConfigurationError(
-            "CQMR_INITIATE_LOGIN_URI needs OIDC_ISSUER: the CQMR is told which provider to use."
+            "CQMR_INITIATE_LOGIN_URI needs single sign-on (OIDC_ISSUER, or SAML_IDP_METADATA with "
+            "SSO_PROTOCOL=saml): the CQMR is told which provider to use."
         )
     for key in (
         "OIDC_ISSUER",

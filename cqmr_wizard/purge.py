@@ -25,6 +25,8 @@ from .models import (
     InvitationSend,
     OutboxMessage,
     RateLimitCounter,
+    SamlAssertionSeen,
+    SamlPendingResponse,
     SignInThrottle,
     WebSession,
 )
@@ -102,6 +104,16 @@ def _delivered_messages(config: Config, now: datetime) -> ColumnElement[bool]:
     return (OutboxMessage.status == SENT) & (OutboxMessage.sent_at < now - config["OUTBOX_KEEP"])
 
 
+def _saml_assertions(config: Config, now: datetime) -> ColumnElement[bool]:
+    # Past its NotOnOrAfter (plus skew) an assertion is refused anyway: its id need not be kept.
+    return SamlAssertionSeen.expires_at < now
+
+
+def _saml_pending(config: Config, now: datetime) -> ColumnElement[bool]:
+    # Unclaimed within minutes, a posted response can no longer be used (sso/saml.py).
+    return SamlPendingResponse.received_at < now - _grace(config)
+
+
 KINDS: tuple[Kind, ...] = (
     Kind("expired sessions", WebSession.__table__, _sessions, elsewhere=_sessions_elsewhere),
     Kind(
@@ -121,6 +133,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("sign-in throttles", SignInThrottle.__table__, _sign_in_throttles),
     Kind("invitation sends past the rate window", InvitationSend.__table__, _invitation_sends),
     Kind("delivered outbox messages", OutboxMessage.__table__, _delivered_messages),
+    Kind("expired SAML assertion ids (the replay cache)", SamlAssertionSeen.__table__, _saml_assertions),
+    Kind("unclaimed SAML responses", SamlPendingResponse.__table__, _saml_pending),
 )
 
 

@@ -66,18 +66,19 @@ def live_server(app_factory, tmp_path):
     return _start_live_server(app_factory, tmp_path, {})
 
 
-def start_live_server(app_factory, tmp_path, extra: dict) -> LiveServer:
-    """Start a live server with extra configuration (for tests that need an IdP, say)."""
-    return _start_live_server(app_factory, tmp_path, extra)
+def start_live_server(app_factory, tmp_path, extra: dict, port: int | None = None) -> LiveServer:
+    """Start a live server with extra configuration (for tests that need an IdP, say), on
+    `port` when the IdP had to be told it first."""
+    return _start_live_server(app_factory, tmp_path, extra, port)
 
 
 _servers: list[LiveServer] = []
 
 
-def _start_live_server(app_factory, tmp_path, extra: dict) -> LiveServer:
+def _start_live_server(app_factory, tmp_path, extra: dict, port: int | None = None) -> LiveServer:
     CLOCK.real_time_only = True  # gunicorn reads the computer's clock
     app = app_factory(**extra)
-    port = free_port()
+    port = port or free_port()
     instance = tmp_path / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     settings = {k: app.config[k] for k in PASSED_SETTINGS if k in app.config}

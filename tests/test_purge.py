@@ -9,7 +9,7 @@ import secrets
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from cqmr_wizard.auth.tokens import VERIFY_EMAIL, issue_token
 from cqmr_wizard.extensions import db
@@ -25,6 +25,8 @@ from cqmr_wizard.models import (
     Organization,
     OutboxMessage,
     RateLimitCounter,
+    SamlAssertionSeen,
+    SamlPendingResponse,
     Signature,
     SignInThrottle,
     User,
@@ -50,7 +52,16 @@ EVIDENCE = (
     Invitation,
     User,
 )
-KINDS_TABLES = (WebSession, EmailToken, RateLimitCounter, SignInThrottle, InvitationSend, OutboxMessage)
+KINDS_TABLES = (
+    WebSession,
+    EmailToken,
+    RateLimitCounter,
+    SignInThrottle,
+    InvitationSend,
+    OutboxMessage,
+    SamlAssertionSeen,
+    SamlPendingResponse,
+)
 
 
 def counts(app, models) -> dict[str, int]:
@@ -67,7 +78,7 @@ def add_rows(app, rows) -> list:
     with app.app_context():
         db.session.add_all(rows)
         db.session.commit()
-        return [getattr(r, "id", None) or getattr(r, "id_hash", None) or r.key for r in rows]
+        return [inspect(r).identity[0] for r in rows]
 
 
 def evidence_and_old_rows(app, mailbox):
@@ -142,7 +153,17 @@ def straddling_rows(app, org_id: int, user_id: int) -> tuple[dict, dict]:
             sent_at=sent_at,
         )
 
+    def seen(expires):
+        return SamlAssertionSeen(
+            assertion_id=f"id-{secrets.token_hex(8)}", issuer="https://idp", expires_at=expires
+        )
+
+    def pending(received):
+        return SamlPendingResponse(token_hash=secrets.token_hex(32), body="PHNhbWw+", received_at=received)
+
     old = {
+        "saml_ids": add_rows(app, [seen(now - HOUR)]),
+        "saml_pending": add_rows(app, [pending(now - grace - HOUR)]),
         "sessions": add_rows(
             app, [session(now - grace - idle - HOUR), session(now, created=now - grace - absolute - HOUR)]
         ),
@@ -152,6 +173,8 @@ def straddling_rows(app, org_id: int, user_id: int) -> tuple[dict, dict]:
         "messages": add_rows(app, [message("sent", now - keep - HOUR)]),
     }
     young = {
+        "saml_ids": add_rows(app, [seen(now + HOUR)]),
+        "saml_pending": add_rows(app, [pending(now - grace + HOUR)]),
         "sessions": add_rows(app, [session(now - grace - idle + HOUR), session(now)]),
         "tokens": add_rows(
             app, [token(now + DAY, used=now - grace + HOUR), token(now - grace + HOUR), token(now + DAY)]
@@ -213,6 +236,8 @@ LABELS = {
     "throttles": "sign-in throttles",
     "sends": "invitation sends past the rate window",
     "messages": "delivered outbox messages",
+    "saml_ids": "expired SAML assertion ids (the replay cache)",
+    "saml_pending": "unclaimed SAML responses",
 }
 
 
@@ -256,6 +281,8 @@ def test_purge_removes_exactly_what_is_past_each_line(app_factory, mailbox, cloc
     assert ids(app, SignInThrottle) == set(young["throttles"])
     assert ids(app, InvitationSend) == set(young["sends"])
     assert ids(app, OutboxMessage) == set(young["messages"])
+    assert ids(app, SamlAssertionSeen, "assertion_id") == set(young["saml_ids"])
+    assert ids(app, SamlPendingResponse, "token_hash") == set(young["saml_pending"])
     with app.app_context():
         erased = set(db.session.scalars(select(Invitation.id).where(Invitation.token_hash.is_(None))))
     assert erased == set(old["invitations"])

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
 
-from cqmr_wizard.sso.provider import token_auth_method
+from cqmr_wizard.sso.oidc import token_auth_method
 
 from .helpers import page_text, submit
 from .sso_support import connect, identities, signed_in_admin

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..access import Access, allow
@@ -10,7 +10,7 @@ from ..auth.forms import ChangePasswordForm, ConfirmForm
 from ..extensions import per_source
 from ..mfa import admin as mfa_admin
 from ..refusals import Refusal
-from ..sso import provider
+from ..sso import protocol
 from ..sso.services import identity_for
 from ..views import refused, render_form
 from . import bp, password_change
@@ -20,11 +20,11 @@ from . import bp, password_change
 @allow(Access.USER)
 def index():
     """The person's OneHealthPort link, two-step verification and sessions, in one place."""
-    issuer = current_app.config.get("OIDC_ISSUER")
+    issuer = protocol.issuer()
     return render_template(
         "account/index.html",
         identity=identity_for(current_user.id, issuer) if issuer else None,
-        sso_enabled=provider.enabled(),
+        sso_enabled=protocol.enabled(),
         second_factor=mfa_admin.member_status(current_user.id),
         form=ConfirmForm(),
     )

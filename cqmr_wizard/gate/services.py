@@ -12,6 +12,7 @@ from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Membership, User
+from ..sso import protocol
 from ..sso.services import identity_for
 from ..tasks import Facts, load_facts
 from ..tasks.gate_rule import (
@@ -124,8 +125,9 @@ def destination(user: User) -> str:
     if initiate:
         # The CQMR knows the person by their own OneHealthPort subject, never by their email:
         # an email would name whoever holds that address at OneHealthPort.
-        identity = identity_for(user.id, config["OIDC_ISSUER"])
-        params = {"iss": config["OIDC_ISSUER"]}
+        issuer = protocol.issuer()
+        identity = identity_for(user.id, issuer)
+        params = {"iss": issuer}
         if identity is not None:
             params["login_hint"] = identity.subject
         if config.get("CQMR_TARGET_LINK_URI"):

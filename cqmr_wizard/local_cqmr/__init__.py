@@ -11,6 +11,10 @@ Development and tests only. One process (`python -m cqmr_wizard.local_cqmr`) ser
   `login_hint`, `target_link_uri`): `iss` must be the configured provider and `target_link_uri`
   must be on this site; then the authorization code flow (PKCE, nonce, ID token verified by
   Authlib) with the client `cqmr-local` of the local provider, back to **/callback**.
+  With `--saml-idp-metadata` it is a SAML 2.0 service provider of that IdP instead (`iss` must
+  be the IdP's entity id): a signed AuthnRequest, the Response at **/saml/acs**, and only the
+  person named by `login_hint` (their persistent NameID) is signed in; its metadata is at
+  **/saml/metadata**.
 - **/** – "Signed in to the CQMR as <name>, <organization>, roles …", read from the SCIM store on
   every visit, or a refusal page (403) when the person is not provisioned or not active.
 

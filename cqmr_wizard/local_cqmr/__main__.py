@@ -28,6 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scim-token", default=env("LOCAL_CQMR_SCIM_TOKEN"), help="bearer token for /scim/v2"
     )
     parser.add_argument("--issuer", default=env("LOCAL_CQMR_ISSUER"), help="the OpenID provider to trust")
+    parser.add_argument(
+        "--saml-idp-metadata",
+        default=env("LOCAL_CQMR_SAML_IDP_METADATA"),
+        help="the SAML IdP to trust (metadata file or address) instead of --issuer",
+    )
     parser.add_argument("--client-id", default=env("LOCAL_CQMR_CLIENT_ID", "cqmr-local"))
     parser.add_argument("--client-secret", default=env("LOCAL_CQMR_CLIENT_SECRET"))
     parser.add_argument(
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
             client_id=args.client_id,
             client_secret=args.client_secret,
             wizard_url=args.wizard_url,
+            saml_idp_metadata=args.saml_idp_metadata,
         )
     )
     print(f"ready {public_url}", flush=True)

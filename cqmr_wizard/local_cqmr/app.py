@@ -14,6 +14,7 @@ from flask import Flask, abort, redirect, render_template, request, session, url
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from .directory import find_person
+from .saml import SamlLogin
 from .scim import build_scim_app
 
 SCIM_PREFIX = "/scim"
@@ -30,6 +31,7 @@ class Settings:
     client_id: str = "cqmr-local"
     client_secret: str | None = None
     wizard_url: str | None = None  # linked from the refusal page
+    saml_idp_metadata: str | None = None  # trust this SAML IdP (file or address) instead of `issuer`
 
     @property
     def redirect_uri(self) -> str:
@@ -49,7 +51,13 @@ def create_app(settings: Settings) -> Flask:
     )
     scim = build_scim_app(settings.data_dir, settings.scim_token)
     oauth = OAuth(app)
-    if settings.issuer:
+    saml = (
+        SamlLogin(settings.public_url, settings.data_dir, settings.saml_idp_metadata)
+        if settings.saml_idp_metadata
+        else None
+    )
+    trusted = saml.idp if saml else settings.issuer
+    if settings.issuer and not saml:
         oauth.register(
             "ohp",
             client_id=settings.client_id,
@@ -72,7 +80,7 @@ def create_app(settings: Settings) -> Flask:
         """The CQMR itself: who is signed in, or a refusal for someone without access."""
         subject = session.get("sub")
         if not subject:
-            return render_template("local_cqmr/home.html", can_sign_in=bool(settings.issuer))
+            return render_template("local_cqmr/home.html", can_sign_in=bool(trusted))
         person = find_person(scim.storage, subject)
         if person is None or not person.active:
             reason = "not_provisioned" if person is None else "inactive"
@@ -84,16 +92,20 @@ def create_app(settings: Settings) -> Flask:
     @app.route("/login", methods=["GET", "POST"])
     def initiate_login():
         """OIDC third-party-initiated login: `iss` must be our provider; `target_link_uri` stays on this site."""
-        if not settings.issuer:
+        if not trusted:
             return _problem(
                 503, "Signing in is not set up", "This CQMR stand-in was started without a provider."
             )
         values = request.values
-        if values.get("iss") and values["iss"].rstrip("/") != settings.issuer.rstrip("/"):
+        if values.get("iss") and values["iss"].rstrip("/") != trusted.rstrip("/"):
             return _problem(
                 400, "Unknown sign-in provider", "The CQMR only accepts sign-ins from its own OneHealthPort."
             )
         session["target"] = _on_this_site(values.get("target_link_uri"), settings.public_url)
+        if saml:
+            session["saml_request"], location = saml.start()
+            session["login_hint"] = values.get("login_hint")
+            return redirect(location)
         extra = {"login_hint": values["login_hint"]} if values.get("login_hint") else {}
         try:
             return oauth.ohp.authorize_redirect(settings.redirect_uri, **extra)
@@ -114,6 +126,36 @@ def create_app(settings: Settings) -> Flask:
             )
         session.clear()  # a new session for the person who signed in
         session["sub"] = token["userinfo"]["sub"]
+        session["csrf"] = secrets.token_urlsafe(24)
+        return redirect(target)
+
+    @app.get("/saml/metadata")
+    def saml_metadata():
+        """This stand-in's SP metadata, for the IdP."""
+        if not saml:
+            abort(404)
+        return saml.metadata(), 200, {"Content-Type": "application/samlmetadata+xml"}
+
+    @app.post("/saml/acs")
+    def saml_acs():
+        """The IdP's answer: only the person the wizard named (login_hint) is signed in."""
+        if not saml:
+            abort(404)
+        target, hint = session.get("target") or "/", session.get("login_hint")
+        subject = saml.finish(request.form.get("SAMLResponse", ""), session.pop("saml_request", ""))
+        if subject is None:
+            return _problem(
+                400, "The sign-in could not be completed", "Start again from the onboarding wizard."
+            )
+        if hint and subject != hint:
+            return _problem(
+                403,
+                "Signed in as someone else",
+                "OneHealthPort signed in a different person than the onboarding wizard sent. "
+                "Sign out of OneHealthPort and start again from the wizard.",
+            )
+        session.clear()  # a new session for the person who signed in
+        session["sub"] = subject
         session["csrf"] = secrets.token_urlsafe(24)
         return redirect(target)
 

@@ -19,6 +19,7 @@ from .organizations import Membership, MembershipRole, Organization
 from .outbox import OutboxMessage
 from .progress import MemberProgress, MemberTaskStatus, OrganizationProgress, OrganizationTaskStatus
 from .provisioning import ProvisioningState
+from .saml import SamlAssertionSeen, SamlPendingResponse
 from .sessions import WebSession
 from .sso import JoinRequest, OidcIdentity
 from .team import Invitation, InvitationSend
@@ -51,6 +52,8 @@ __all__ = [
     "OrganizationTaskStatus",
     "ProvisioningState",
     "RecoveryCode",
+    "SamlAssertionSeen",
+    "SamlPendingResponse",
     "ReminderLog",
     "SignInThrottle",
     "Signature",

@@ -8,13 +8,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Membership, OidcIdentity, Organization, User
 from ..models.organizations import ROLES
+from ..sso import protocol
 from ..tasks.facts import organizations_facts, people_facts
 from ..tasks.gate_rule import gate_ready
 
@@ -60,7 +60,7 @@ def identity_subjects(user_ids: Collection[int]) -> dict[int, str]:
     """Each user's OneHealthPort subject at the configured provider (any when none is configured)."""
     if not user_ids:
         return {}
-    issuer = current_app.config.get("OIDC_ISSUER")
+    issuer = protocol.issuer()
     query = select(OidcIdentity.user_id, OidcIdentity.subject).where(OidcIdentity.user_id.in_(list(user_ids)))
     if issuer:
         query = query.where(OidcIdentity.issuer == issuer)

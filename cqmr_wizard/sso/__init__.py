@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("sso", __name__)
 
-from . import join_views, views  # noqa: E402,F401
+from . import join_views, saml_views, views  # noqa: E402,F401

@@ -26,6 +26,15 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     ),
     "flow_expired": (400, "Signing in took too long. Start again."),
     "token_refused": (400, "OneHealthPort refused to complete this sign-in. Start again."),
+    "replayed": (
+        400,
+        "This OneHealthPort answer was already used, so it was not used again. Start again.",
+    ),
+    "invalid_response": (
+        401,
+        "OneHealthPort's answer could not be verified, so it was not "
+        "used. Start again; if it keeps happening, contact the CQMR team.",
+    ),
     "invalid_id_token": (
         401,
         "OneHealthPort's answer could not be verified, so it was not "

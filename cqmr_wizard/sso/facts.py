@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import OidcIdentity
+from . import protocol
 
 
 def _at_configured_provider():
     """Identities at the configured provider; any provider when single sign-on is off."""
-    issuer = current_app.config.get("OIDC_ISSUER")
+    issuer = protocol.issuer()
     return OidcIdentity.issuer == issuer if issuer else True
 
 

@@ -15,7 +15,7 @@ from ..mail import send_mail
 from ..models import Membership, OidcIdentity, Organization, User
 from ..models.base import utcnow
 from ..refusals import Refusal
-from .provider import VerifiedIdentity
+from .verified import VerifiedIdentity
 
 
 class Refused(Refusal):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_login import current_user
 
@@ -15,9 +17,10 @@ from ..models.base import utcnow
 from ..refusals import Refusal
 from ..security import safe_next_path
 from ..views import add_error, offboarded_page, refused, render_form
-from . import bp, joins, provider, services
+from . import bp, joins, protocol, services
 from .errors import SsoError
 from .forms import PasswordCheckForm, SignInStartForm
+from .verified import VerifiedIdentity
 
 TITLES = {
     "sign_in": "You could not sign in with OneHealthPort",
@@ -55,8 +58,14 @@ def failed(error: SsoError, purpose: str | None):
     return problem_page(purpose, error.status, error.message)
 
 
+@bp.app_template_global()
+def sso_enabled() -> bool:
+    """Whether pages offer signing in with OneHealthPort."""
+    return protocol.enabled()
+
+
 def _issuer() -> str | None:
-    return current_app.config.get("OIDC_ISSUER")
+    return protocol.issuer()
 
 
 @bp.route("/onehealthport")
@@ -68,7 +77,7 @@ def connect():
         "sso/connect.html",
         membership=g.membership,
         identity=identity,
-        enabled=provider.enabled(),
+        enabled=protocol.enabled(),
         registration_url=current_app.config["OHP_REGISTRATION_URL"],
         form=ConfirmForm(),
         pending=joins.latest_request(current_user.id),
@@ -80,7 +89,7 @@ def connect():
 def start_connect():
     ConfirmForm().validate_on_submit()  # CSRF is checked for every POST before this runs
     try:
-        return provider.start("connect", user_id=current_user.id)
+        return protocol.start("connect", user_id=current_user.id)
     except SsoError as error:
         return failed(error, "connect")
 
@@ -91,7 +100,7 @@ def start_sign_in():
     form = SignInStartForm()
     form.validate_on_submit()
     try:
-        return provider.start("sign_in", next_path=safe_next_path(form.next.data))
+        return protocol.start("sign_in", next_path=safe_next_path(form.next.data))
     except SsoError as error:
         return failed(error, "sign_in")
 
@@ -99,9 +108,15 @@ def start_sign_in():
 @bp.route("/sso/callback")
 @allow(Access.PUBLIC)
 def callback():
-    purpose = provider.pending_purpose()
+    return complete(protocol.finish)
+
+
+def complete(answer: Callable[[], tuple[dict, VerifiedIdentity]]):
+    """Finish the sign-in this session started with the provider's verified answer, whichever
+    the protocol: sign in, connect, or confirm before disconnecting; a clear page if refused."""
+    purpose = protocol.pending_purpose()
     try:
-        flow, verified = provider.finish()
+        flow, verified = answer()
         if flow["purpose"] != "sign_in" and not (
             fully_authenticated() and current_user.id == flow["user_id"]
         ):
@@ -115,16 +130,16 @@ def callback():
         return problem_page(purpose, refused.status, refused.message, refused.reason)
 
 
-def _signed_in(flow: dict, verified: provider.VerifiedIdentity):
+def _signed_in(flow: dict, verified: VerifiedIdentity):
     user = services.user_for_sign_in(verified)
     try:
-        auth_services.start_session(user, "oidc")
+        auth_services.start_session(user, protocol.name())
     except auth_services.OrganizationOffboarded as offboarded:
         return offboarded_page(offboarded.organization)
     return redirect(safe_next_path(flow.get("next")) or url_for("main.tasks"))
 
 
-def _connected(flow: dict, verified: provider.VerifiedIdentity):
+def _connected(flow: dict, verified: VerifiedIdentity):
     outcome = services.connect(current_user, g.membership, verified)
     ohp_name = verified.ohp_org_name or verified.ohp_org_id
     if outcome is services.Outcome.ALREADY_REGISTERED:
@@ -150,9 +165,9 @@ def _connected(flow: dict, verified: provider.VerifiedIdentity):
     return redirect(url_for("main.tasks"))
 
 
-def _reauthenticated(flow: dict, verified: provider.VerifiedIdentity):
+def _reauthenticated(flow: dict, verified: VerifiedIdentity):
     identity = services.confirm_same_identity(
-        current_user, verified, flow["started_at"], current_app.config["OIDC_CLOCK_LEEWAY"]
+        current_user, verified, flow["started_at"], protocol.clock_leeway()
     )
     services.unlink(current_user, identity, "onehealthport")
     flash("OneHealthPort is disconnected from your account.", "success")
@@ -202,6 +217,6 @@ def unlink():
 def start_unlink():
     ConfirmForm().validate_on_submit()
     try:
-        return provider.start("unlink", user_id=current_user.id, reauthenticate=True)
+        return protocol.start("unlink", user_id=current_user.id, reauthenticate=True)
     except SsoError as error:
         return failed(error, "unlink")

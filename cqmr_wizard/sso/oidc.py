@@ -1,12 +1,10 @@
-"""The OpenID Connect client for OneHealthPort: authorization requests bound to the session,
+"""The OpenID Connect client for OneHealthPort (SSO_PROTOCOL=oidc): authorization requests bound to the session,
 and answers that are only believed after the ID token has been verified."""
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -18,24 +16,11 @@ from joserfc.errors import JoseError
 from ..mail import external_url
 from ..models.base import utcnow
 from .errors import SsoError
+from .verified import FLOW_KEY, VerifiedIdentity
 
 NAME = "onehealthport"
-FLOW_KEY = "sso_flow"
 CLIENT_KEY = "cqmr_oidc_client"
 METADATA_MAX_AGE = 3600  # seconds before the provider's metadata and keys are fetched again
-
-
-@dataclass(frozen=True)
-class VerifiedIdentity:
-    """Who the provider says signed in, after every check passed."""
-
-    issuer: str
-    subject: str
-    email: str | None
-    name: str | None
-    ohp_org_id: str | None
-    ohp_org_name: str | None
-    auth_time: int | None
 
 
 class SessionFlow(FlaskIntegration):
@@ -56,17 +41,8 @@ class SessionFlow(FlaskIntegration):
 
 
 def configure(app: Flask) -> None:
-    """Register this app's client (no network) and let forms post onward to the provider."""
+    """Register this app's client (no network)."""
     issuer = app.config.get("OIDC_ISSUER")
-    extra = list(app.config.get("CSP_FORM_ACTION_EXTRA", []))
-    # Chromium applies form-action to the redirect after a POST: the provider and the CQMR.
-    for key in ("OIDC_ISSUER", "CQMR_INITIATE_LOGIN_URI", "CQMR_URL"):
-        if app.config.get(key):
-            parts = urlsplit(app.config[key])
-            origin = f"{parts.scheme}://{parts.netloc}"
-            if origin not in extra:
-                extra.append(origin)
-    app.config["CSP_FORM_ACTION_EXTRA"] = extra
     app.extensions[CLIENT_KEY] = None
     if issuer:
         # One registry per app (each test builds its own): a process-wide one would keep the
@@ -87,9 +63,24 @@ def configure(app: Flask) -> None:
         app.extensions[CLIENT_KEY] = client  # each app keeps its own: tests build many apps
 
 
+def origins(app: Flask) -> list[str]:
+    """Where the browser is sent to sign in."""
+    return [app.config["OIDC_ISSUER"]] if app.config.get("OIDC_ISSUER") else []
+
+
+def clock_leeway() -> int:
+    """Seconds of clock skew tolerated on ID token times."""
+    return current_app.config["OIDC_CLOCK_LEEWAY"]
+
+
 def enabled() -> bool:
     """True when single sign-on is configured."""
     return current_app.extensions.get(CLIENT_KEY) is not None
+
+
+def issuer() -> str | None:
+    """Who vouches for identities: the configured issuer."""
+    return current_app.config.get("OIDC_ISSUER")
 
 
 def _client() -> FlaskOAuth2App:
@@ -156,12 +147,6 @@ def start(
     }
     response.status_code = 303  # answers a POST
     return response
-
-
-def pending_purpose() -> str | None:
-    """The purpose of the sign-in this session started, if any."""
-    flow = session.get(FLOW_KEY)
-    return flow.get("purpose") if isinstance(flow, dict) else None
 
 
 def finish() -> tuple[dict[str, Any], VerifiedIdentity]:
