@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,
+    "MAIL_TLS_CA_FILE": None,  # PEM file of the CAs that may sign the SMTP server's certificate
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "CQMR Onboarding <no-reply@cqmr.example.org>",
@@ -220,6 +221,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USE_TLS": switched_on,
+    "MAIL_TLS_CA_FILE": str,
     "MAIL_USERNAME": str,
     "MAIL_PASSWORD": str,
     "MAIL_SENDER": str,

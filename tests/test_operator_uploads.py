@@ -68,8 +68,8 @@ def test_verifying_both_copies_completes_the_task_and_tells_the_signer(app, clie
 
     # Verifying again changes nothing and says why.
     again = verify(operator, org_id, ids[0])
-    assert again.status_code == 302
-    assert "already verified" in page_text(operator.get(again.location))
+    assert again.status_code == 409
+    assert "You already verified this signed copy on" in page_text(again)
     assert len(audit_events(app, "agreement.upload_verified")) == 2
 
 

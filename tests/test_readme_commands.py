@@ -48,6 +48,7 @@ COMMANDS = {
     ("audit", "seal"): [],
     ("audit", "checkpoint"): [],
     ("provisioning", "sync"): [],
+    ("provisioning", "status"): [],
     ("progress", "rebuild"): [],
     ("progress", "verify"): [],
 }

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, pdf_safety
@@ -18,6 +18,7 @@ from ..mail import send_mail
 from ..models import AgreementUpload, Membership, User
 from ..models.agreements import UPLOAD_PENDING, UPLOAD_REJECTED, UPLOAD_VERIFIED
 from ..models.base import utcnow
+from ..template_filters import when_text
 from .documents import sha256_hex
 from .evidence import ClientInfo
 from .services import AgreementError, AlreadySigned, require_current, require_signer
@@ -134,12 +135,42 @@ def pending_uploads() -> list[AgreementUpload]:
     )
 
 
+class AlreadyReviewed(AgreementError):
+    """Another review of the signed copy came first (another operator, or an earlier click)."""
+
+    status = 409
+
+
+def already_reviewed(upload: AgreementUpload, operator: User | None) -> str:
+    """Who reviewed the copy, and when, in words for the operator who came second."""
+    reviewer = db.session.get(User, upload.reviewed_by_id) if upload.reviewed_by_id else None
+    if reviewer is None:
+        who = "It was"  # reviewed from the command line
+    elif operator is not None and reviewer.id == operator.id:
+        who = "You"
+    else:
+        who = f"Another registry operator, {reviewer.full_name},"
+    when = f" on {when_text(upload.reviewed_at, time=True)}" if upload.reviewed_at else ""
+    return f"{who} already {upload.status} this signed copy{when}. Nothing was changed."
+
+
 def _review(upload: AgreementUpload, operator: User | None, status: str) -> None:
-    if upload.status != UPLOAD_PENDING:
-        raise AgreementError(f"Upload {upload.id} was already {upload.status}")
-    upload.status = status
-    upload.reviewed_by_id = operator.id if operator else None
-    upload.reviewed_at = utcnow()
+    """Mark the copy reviewed, unless a review came first (AlreadyReviewed, rolled back).
+
+    A guarded UPDATE decides: on PostgreSQL a second one waits on the row lock of the first and
+    then finds the row no longer pending; on SQLite the single write lock serialises them the
+    same way. (A check before a SELECT … FOR UPDATE would not serialise SQLite.)"""
+    claimed = db.session.execute(
+        update(AgreementUpload)
+        .where(AgreementUpload.id == upload.id, AgreementUpload.status == UPLOAD_PENDING)
+        .values(status=status, reviewed_by_id=operator.id if operator else None, reviewed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(upload)
+    if not claimed:
+        message = already_reviewed(upload, operator)
+        db.session.rollback()
+        raise AlreadyReviewed(message)
 
 
 def verify_upload(upload: AgreementUpload, operator: User | None) -> AgreementUpload:

@@ -11,6 +11,7 @@ from .. import audit
 from ..access import Access, allow
 from ..agreements import uploads as agreement_uploads
 from ..agreements.services import AgreementError
+from ..agreements.uploads import AlreadyReviewed
 from ..audit.events import AuditEventType
 from ..auth.forms import ConfirmForm
 from ..extensions import db
@@ -19,6 +20,7 @@ from ..models.agreements import UPLOAD_PENDING
 from ..views import add_error, pdf_download, render_form
 from . import bp
 from .forms import RejectUploadForm
+from .organization import render_profile
 
 
 def upload_or_404(org_id: int, upload_id: int) -> AgreementUpload:
@@ -35,6 +37,13 @@ def upload_or_404(org_id: int, upload_id: int) -> AgreementUpload:
 
 def back_to_uploads(org_id: int):
     return redirect(url_for("operators.organization", org_id=org_id, _anchor="uploads"))
+
+
+def refused_here(org_id: int, error: AgreementError):
+    """The organization's page again, saying why nothing was changed (another operator's review
+    came first: 409)."""
+    flash(error.message, "warning")
+    return render_profile(org_id, status=error.status)
 
 
 @bp.route("/organizations/<int:org_id>/uploads/<int:upload_id>.pdf")
@@ -64,8 +73,7 @@ def verify_upload(org_id: int, upload_id: int):
     try:
         agreement_uploads.verify_upload(upload, current_user)
     except AgreementError as error:
-        flash(error.message, "warning")
-        return back_to_uploads(org_id)
+        return refused_here(org_id, error)
     flash(f"The signed copy of the {upload.version.title} is verified; the signer has been told.", "success")
     return back_to_uploads(org_id)
 
@@ -76,11 +84,12 @@ def reject_upload(org_id: int, upload_id: int):
     upload = upload_or_404(org_id, upload_id)
     form = RejectUploadForm()
     if upload.status != UPLOAD_PENDING:
-        flash(f"This signed copy was already {upload.status}.", "warning")
-        return back_to_uploads(org_id)
+        return refused_here(org_id, AlreadyReviewed(agreement_uploads.already_reviewed(upload, current_user)))
     if form.validate_on_submit():
         try:
             agreement_uploads.reject_upload(upload, current_user, form.reason.data)
+        except AlreadyReviewed as error:
+            return refused_here(org_id, error)
         except AgreementError as error:
             add_error(form, error.field, error.message)
         else:

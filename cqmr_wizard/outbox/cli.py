@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 import click
@@ -13,27 +15,74 @@ from . import clock, delivery, failures
 outbox_cli = AppGroup("outbox", help="Outgoing messages (mail) waiting in the outbox.")
 
 
+class StopSignal:
+    """SIGTERM (a process manager stopping the worker) or SIGINT (Ctrl-C) asks the deliverer to
+    stop once the message in hand is sent: no message is left half-sent, and the rest of the
+    batch is released at once. The previous handlers are put back when the command ends."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.received = signal.Signals(signum).name
+
+    def __enter__(self) -> StopSignal:
+        if threading.current_thread() is threading.main_thread():  # only it may set handlers
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait up to `seconds`, waking soon after a stop is asked for."""
+        until = time.monotonic() + seconds
+        while not self.received and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))
+
+
+def deliver_due(batch: int, stop: StopSignal) -> delivery.Outcome:
+    """One poll: the clock passes, then every message that is due, `batch` at a time."""
+    total = delivery.Outcome()
+    if stop():
+        return total
+    clock.tick()
+    while not stop():
+        outcome = delivery.deliver(limit=batch, stop=stop)
+        total.sent += outcome.sent
+        total.retrying += outcome.retrying
+        total.failed += outcome.failed
+        if not (outcome.sent or outcome.retrying or outcome.failed):
+            break
+    return total
+
+
 @outbox_cli.command("deliver")
 @click.option("--loop", is_flag=True, help="Keep running, polling every OUTBOX_POLL_INTERVAL seconds.")
 @click.option("--batch", type=click.IntRange(1, 1000), default=50, help="Messages claimed at a time.")
 def deliver_command(loop: bool, batch: int) -> None:
     """Apply what time made due, then deliver every message that is due, with retries and
-    exponential backoff."""
-    while True:
-        clock.tick()
-        total = delivery.Outcome()
+    exponential backoff. SIGTERM or SIGINT stops it after the message in hand (exit status 0)."""
+    with StopSignal() as stop:
         while True:
-            outcome = delivery.deliver(limit=batch)
-            total.sent += outcome.sent
-            total.retrying += outcome.retrying
-            total.failed += outcome.failed
-            if not (outcome.sent or outcome.retrying or outcome.failed):
+            total = deliver_due(batch, stop)
+            if not loop or total.sent or total.retrying or total.failed:
+                click.echo(total.line())
+            if not loop or stop():
                 break
-        if not loop or total.sent or total.retrying or total.failed:
-            click.echo(total.line())
-        if not loop:
-            return
-        time.sleep(current_app.config["OUTBOX_POLL_INTERVAL"])
+            stop.sleep(current_app.config["OUTBOX_POLL_INTERVAL"])
+            if stop():
+                break
+    if stop():
+        click.echo(f"Outbox: stopped on {stop.received}; no message was left half-sent.")
 
 
 @outbox_cli.command("failed")

@@ -141,14 +141,36 @@ def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
         outbox_deliveries.labels(kind, result).inc()
 
 
-def deliver(ids: Iterable[int] | None = None, limit: int = 50) -> Outcome:
+def release(token: str, ids: list[int]) -> None:
+    """Give back this deliverer's lease on messages it claimed but will not send now, so that
+    another deliverer takes them at once rather than when the lease runs out."""
+    if not ids:
+        return
+    with Session(db.engine) as session, session.begin():
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
+            .values(claim_token=None, claimed_until=None)
+        )
+
+
+def deliver(
+    ids: Iterable[int] | None = None, limit: int = 50, stop: Callable[[], bool] | None = None
+) -> Outcome:
     """Claim and deliver due messages: all of these `ids` (a batch of `limit` at a time), or
-    up to `limit` of the oldest due."""
+    up to `limit` of the oldest due. When `stop()` turns true, the message in hand is finished
+    and the rest of the batch is released."""
     outcome = Outcome()
     wanted = None if ids is None else list(ids)
     batches = [None] if wanted is None else [wanted[i : i + limit] for i in range(0, len(wanted), limit)]
+    stopping = stop or (lambda: False)
     for batch in batches:
+        if stopping():
+            break
         token, claimed = claim(batch, limit)
-        for message_id in claimed:
+        for index, message_id in enumerate(claimed):
+            if stopping():
+                release(token, claimed[index:])
+                return outcome
             deliver_one(message_id, token, outcome)
     return outcome

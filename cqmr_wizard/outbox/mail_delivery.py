@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import logging
 import smtplib
+import ssl
 import uuid
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -26,7 +27,9 @@ def deliver_mail(payload: dict[str, Any]) -> None:
         message = message_from_bytes(raw, policy=policy.SMTP)
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
             if config.get("MAIL_USE_TLS"):
-                smtp.starttls()
+                # smtplib's own default context does not check the server's certificate: a
+                # context that does, against the system's CAs or MAIL_TLS_CA_FILE's.
+                smtp.starttls(context=ssl.create_default_context(cafile=config.get("MAIL_TLS_CA_FILE")))
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)

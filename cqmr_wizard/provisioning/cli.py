@@ -1,4 +1,5 @@
-"""`flask provisioning sync`: compare the CQMR's users with who should be there, and fix the drift."""
+"""`flask provisioning sync`: compare the CQMR's users with who should be there, and fix the drift;
+`flask provisioning status`: who is not (yet) as they should be in the CQMR, and why."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from scim2_models import SearchRequest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
 from ..models import Organization, ProvisioningState
-from ..models.provisioning import PROVISIONED
+from ..models.provisioning import FAILED, PENDING, PROVISIONED
 from .client import cqmr_client, describe
 from .scim import deliver
 from .services import reconcile
@@ -94,4 +95,33 @@ def sync_command() -> None:
         f"Provisioning sync: {changes} change(s), {failures} failure(s), {len(wanted)} member(s) known."
     )
     if failures:
+        raise SystemExit(1)
+
+
+@provisioning_cli.command("status")
+def status_command() -> None:
+    """List members whose CQMR record is not up to date (waiting or failed, with the reason);
+    exit 1 when a delivery failed, so that monitoring can tell."""
+    counts = dict(
+        db.session.execute(select(ProvisioningState.state, func.count()).group_by(ProvisioningState.state))
+        .tuples()
+        .all()
+    )
+    behind = db.session.scalars(
+        select(ProvisioningState)
+        .where(ProvisioningState.state != PROVISIONED)
+        .order_by(ProvisioningState.organization_id, ProvisioningState.user_id)
+    ).all()
+    for state in behind:
+        what = "activate" if state.desired_active else "deactivate"
+        reason = f"\t{state.last_error}" if state.last_error else ""
+        click.echo(
+            f"user {state.user_id} ({state.user_name}), organization {state.organization_id}: "
+            f"{state.state} ({what}){reason}"
+        )
+    click.echo(
+        f"Provisioning: {counts.get(PROVISIONED, 0)} provisioned, {counts.get(PENDING, 0)} pending, "
+        f"{counts.get(FAILED, 0)} failed."
+    )
+    if counts.get(FAILED):
         raise SystemExit(1)

@@ -54,4 +54,7 @@ def describe(error: BaseException) -> str:
     text = str(error) or notes or "no detail"
     if notes and notes not in text:
         text = f"{text} ({notes})"
-    return f"{type(error).__name__}: {text}"[:1000]
+    # scim2-models' errors carry the HTTP status the CQMR answered (401: a wrong token).
+    status = getattr(error, "status", None)
+    answered = f" (HTTP {status})" if isinstance(status, int) else ""
+    return f"{type(error).__name__}{answered}: {text}"[:1000]

@@ -18,6 +18,11 @@ from .client import RequestsSCIMClient, cqmr_client, describe
 from .readiness import group_name, organization_group_id, scim_user
 
 
+class ProvisioningFailed(Exception):
+    """The CQMR refused or did not answer; the message says how (with its HTTP status), for the
+    outbox's record of the failed attempt."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What one delivery sends, read from the database before any call is made."""
@@ -121,9 +126,10 @@ def deliver(payload: dict[str, Any]) -> None:
             push_group(session, client, plan.organization_id, plan.group_name)
         except Exception as error:
             session.rollback()
-            _record(session, user_id, state=FAILED, last_error=describe(error), attempted_at=utcnow())
+            reason = describe(error)
+            _record(session, user_id, state=FAILED, last_error=reason, attempted_at=utcnow())
             session.commit()
-            raise
+            raise ProvisioningFailed(reason) from error
         state = _record(session, user_id)
         # A change queued meanwhile keeps it pending: its own message brings it up to date.
         if state is not None and state.desired_digest == plan.digest:
