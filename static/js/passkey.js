@@ -94,7 +94,8 @@
     }
     button.hidden = false;
     form.addEventListener("submit", function (event) {
-      if (field.value) { return; }
+      // Only the passkey button starts a ceremony; another button (a code) submits as usual.
+      if (field.value || (event.submitter && event.submitter !== button)) { return; }
       event.preventDefault();
       button.disabled = true;
       var body = new URLSearchParams({ ceremony: ceremony });

@@ -35,8 +35,15 @@ def upgrade():
         sa.UniqueConstraint('credential_id', name=op.f('uq_webauthn_credential_credential_id')),
     )
     op.create_index('ix_webauthn_credential_user_id', 'webauthn_credential', ['user_id'])
+    # An agreement signed with a passkey step-up has no TOTP time step.
+    with op.batch_alter_table('signature', schema=None) as batch_op:
+        batch_op.alter_column('totp_step', existing_type=sa.BigInteger(), nullable=True)
+        batch_op.add_column(sa.Column('passkey_id', sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('signature', schema=None) as batch_op:
+        batch_op.drop_column('passkey_id')
+        batch_op.alter_column('totp_step', existing_type=sa.BigInteger(), nullable=False)
     op.drop_index('ix_webauthn_credential_user_id', table_name='webauthn_credential')
     op.drop_table('webauthn_credential')
