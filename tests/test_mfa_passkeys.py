@@ -215,3 +215,51 @@ def test_the_kind_of_second_factor_is_app_passkey_or_both(app, client):
     enroll_mfa(app, user_id)
     with app.app_context():
         assert admin.member_status(user_id).kind == "both"
+
+
+def test_the_operator_console_shows_each_kind_and_its_reset_removes_passkeys(app):
+    from .operator_support import OPERATOR_EMAIL, make_org, operator_client, post_with_token
+
+    org_id = make_org(app, "Cascade Health", members=3)
+    with app.app_context():
+        app_only, with_both, passkey_only = db.session.scalars(
+            select(User.id).where(User.email.like("m%")).order_by(User.id)
+        ).all()
+        for user_id, kinds in ((app_only, "a"), (with_both, "ap"), (passkey_only, "p")):
+            if "p" in kinds:
+                db.session.add(
+                    WebAuthnCredential(
+                        user_id=user_id,
+                        credential_id=f"cred-{user_id}",
+                        public_key=b"k",
+                        sign_count=0,
+                        transports="",
+                        name="Key",
+                    )
+                )
+        db.session.commit()
+    enroll_mfa(app, app_only)
+    enroll_mfa(app, with_both)
+    client = operator_client(app)
+    page = client.get(f"/operator/organizations/{org_id}").get_data(as_text=True)
+    shown = {
+        user_id: re.search(rf'id="member-{user_id}">.*?<td>(Set up[^<]*)</td>', page, re.S).group(1)
+        for user_id in (app_only, with_both, passkey_only)
+    }
+    assert shown == {
+        app_only: "Set up: app",
+        with_both: "Set up: app and passkey",
+        passkey_only: "Set up: passkey",
+    }
+    url = f"/operator/organizations/{org_id}/members/{passkey_only}/reset-second-factor"
+    assert "Passkeys 1" in page_text(client.get(url))
+    code = _operator_code(app, OPERATOR_EMAIL)
+    assert post_with_token(client, url, {"code": code}, token_page=url).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(WebAuthnCredential.user_id)).all() == [with_both]
+
+
+def _operator_code(app, email: str) -> str:
+    from .helpers import fresh_code, stored_secret
+
+    return fresh_code(app, email, stored_secret(app, email))
