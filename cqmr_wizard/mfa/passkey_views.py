@@ -55,8 +55,10 @@ def add_passkey():
         except services.MfaError as error:
             return refused("mfa/passkey_add.html", form, error, first=first)
         session.pop(REVERIFIED, None)  # the next change asks for a second factor of its own
+        # The new passkey has just been used, with user verification: the session counts as
+        # passed with a passkey (what an operator under the passkey policy needs).
+        services.mark_passed("passkey")
         if codes:
-            services.mark_passed("passkey")
             recovery.remember_shown(codes)
             return redirect(url_for("mfa.recovery_codes"))
         flash("Your passkey is added. You can use it the next time you sign in.", "success")

@@ -174,13 +174,30 @@ def answer_challenge(
     return render_form(template, form, **context)
 
 
+def passkey_only() -> bool:
+    """An operator holding a passkey, under MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS, signs
+    in with it: the app code is not offered (a recovery code still is, for a lost passkey)."""
+    return (
+        bool(current_app.config["MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"])
+        and getattr(current_user, "is_operator", False)
+        and services.has_passkey(current_user.id)
+    )
+
+
 def factors_offered() -> dict[str, object]:
     """What a page asking for the second factor offers: the passkey first when there is one."""
     return dict(
         passkey_form=PasskeyForm(prefix="passkey", formdata=None),
         has_passkey=services.has_passkey(current_user.id),
-        has_app=services.has_active_credential(current_user.id),
+        has_app=services.has_active_credential(current_user.id) and not passkey_only(),
     )
+
+
+def app_code_challenge(user: User, code: str) -> int:
+    """The sign-in code check, refused outright for those who must use their passkey."""
+    if passkey_only():
+        raise services.MfaError("Registry operators sign in with their passkey. Use your passkey", None)
+    return services.pass_challenge(user, code)
 
 
 def recovery_code_used(left: int) -> None:
@@ -199,7 +216,7 @@ def recovery_code_used(left: int) -> None:
 def challenge():
     form = CodeForm()
     return answer_challenge(
-        "mfa/challenge.html", form, form.code, services.pass_challenge, clock_notice, **factors_offered()
+        "mfa/challenge.html", form, form.code, app_code_challenge, clock_notice, **factors_offered()
     )
 
 
