@@ -50,6 +50,7 @@ COMMANDS = {
     ("provisioning", "sync"): [],
     ("progress", "rebuild"): [],
     ("progress", "verify"): [],
+    ("mfa", "rotate-key"): [],
 }
 
 
