@@ -44,8 +44,19 @@ BEFORE_SET_UP = {
     ("mfa.add_passkey", "POST"): (400, None),
     ("mfa.passkey_options", "POST"): (404, None),
 }
-REACHABLE_BEFORE_SET_UP = {"mfa.enroll", "mfa.restart", "mfa.add_passkey", "mfa.passkey_options", "auth.sign_out"}
-SIGNED_IN_PAGES = {*REACHABLE_BEFORE_SET_UP, "mfa.challenge", "mfa.challenge_recovery", "mfa.challenge_passkey"}
+REACHABLE_BEFORE_SET_UP = {
+    "mfa.enroll",
+    "mfa.restart",
+    "mfa.add_passkey",
+    "mfa.passkey_options",
+    "auth.sign_out",
+}
+SIGNED_IN_PAGES = {
+    *REACHABLE_BEFORE_SET_UP,
+    "mfa.challenge",
+    "mfa.challenge_recovery",
+    "mfa.challenge_passkey",
+}
 
 
 def placeholder(converter) -> object:
