@@ -35,8 +35,18 @@ class Access(enum.Enum):
 # they lack the page's role, or because they are an operator; refuse (403) because their
 # organization no longer takes part (one page everywhere, which says why and whom to call); or
 # send them to sign in, to the second factor, to the task list.
+# With MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS, an operator who did not sign in with a
+# passkey is sent to add one ("add_passkey").
 Verdict = Literal[
-    "allow", "refuse", "lacks_role", "operator", "offboarded", "sign_in", "second_factor", "tasks"
+    "allow",
+    "refuse",
+    "lacks_role",
+    "operator",
+    "offboarded",
+    "sign_in",
+    "second_factor",
+    "tasks",
+    "add_passkey",
 ]
 REFUSALS = ("refuse", "lacks_role", "operator")
 ROLE_NEEDED = {
@@ -53,9 +63,11 @@ def decide(
     is_operator: bool,
     roles: frozenset[str] | None,
     offboarded: bool = False,
+    passkey_needed: bool = False,
 ) -> Verdict:
     """The policy. `auth` is None, "password" or "full"; `roles` is None without a membership;
-    `offboarded`: the membership's organization no longer takes part in the CQMR."""
+    `offboarded`: the membership's organization no longer takes part in the CQMR;
+    `passkey_needed`: the person must add (or sign in with) a passkey before anything else."""
     if level is None:
         return "refuse"
     if level is Access.PUBLIC:
@@ -70,6 +82,8 @@ def decide(
         return "offboarded"
     if auth != "full":
         return "second_factor"
+    if passkey_needed:
+        return "add_passkey"
     if level is Access.OPERATOR:
         return "allow" if is_operator else "refuse"
     if is_operator:  # operators are never members
@@ -122,6 +136,21 @@ def fully_authenticated() -> bool:
     return session_auth() == "full"
 
 
+# What an operator who must use a passkey may still reach: adding one, after confirming it is them.
+PASSKEY_SET_UP = frozenset({"mfa.add_passkey", "mfa.passkey_options", "mfa.reverify", "mfa.reverify_passkey"})
+
+
+def passkey_needed(is_operator: bool) -> bool:
+    """True when the policy wants this operator's session to have been passed with a passkey
+    and it was not (and the page is not one of adding a passkey)."""
+    return (
+        is_operator
+        and bool(current_app.config.get("MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"))
+        and session.get("mfa_method") != "passkey"
+        and request.endpoint not in PASSKEY_SET_UP
+    )
+
+
 def request_verdict() -> Verdict:
     """Load the membership (views read it as `g.membership`) and decide on this request."""
     user = current_user._get_current_object()
@@ -129,4 +158,6 @@ def request_verdict() -> Verdict:
     roles = frozenset(g.membership.roles) if g.membership is not None else None
     operator = getattr(current_user, "is_operator", False)
     offboarded = g.membership is not None and g.membership.organization.offboarded_at is not None
-    return decide(view_access(request.endpoint), session_auth(), operator, roles, offboarded)
+    return decide(
+        view_access(request.endpoint), session_auth(), operator, roles, offboarded, passkey_needed(operator)
+    )

@@ -23,6 +23,13 @@ def enforce_access() -> object | None:
         return offboarded_page(g.membership.organization)
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
+    if verdict == "add_passkey":
+        flash(
+            "Registry operators must sign in with a passkey. Add one now: you can use nothing "
+            "else until you do.",
+            "warning",
+        )
+        return redirect(url_for("mfa.add_passkey"))
     if verdict == "second_factor":
         return redirect(second_factor_url())
     if verdict == "sign_in":

@@ -133,6 +133,14 @@ DEFAULTS: dict[str, Any] = {
     "MFA_LOCKOUT": timedelta(minutes=15),
     # How long a passed code counts as "fresh" for changing the second factor.
     "MFA_FRESH_WINDOW": timedelta(minutes=10),
+    # Passkeys (WebAuthn). Unset, the relying party id and origin come from
+    # SERVER_NAME_FOR_LINKS (required in production), else from the address the browser used
+    # (local use). A passkey made for one relying party id works only there.
+    "WEBAUTHN_RP_ID": None,
+    "WEBAUTHN_ORIGIN": None,
+    "WEBAUTHN_RP_NAME": "Oregon CQMR",
+    # Registry operators must hold a passkey and sign in with it (not an app code).
+    "MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS": False,
     "SERVER_NAME_FOR_LINKS": None,
     # OneHealthPort single sign-on over OpenID Connect ("oidc") or SAML 2.0 ("saml").
     "SSO_PROTOCOL": "oidc",
@@ -240,6 +248,10 @@ ENV_SETTINGS: dict[str, Any] = {
     "PROXY_COUNT": int,
     "SERVER_NAME_FOR_LINKS": str,
     "SSO_PROTOCOL": str,
+    "WEBAUTHN_RP_ID": str,
+    "WEBAUTHN_ORIGIN": str,
+    "WEBAUTHN_RP_NAME": str,
+    "MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS": switched_on,
     "OIDC_ISSUER": str,
     "OIDC_CLIENT_ID": str,
     "OIDC_CLIENT_SECRET": str,

@@ -200,7 +200,7 @@ def sign_organization_agreement(app, user_id: int, kind: str) -> None:
     with app.app_context():
         user, membership, client, consent, version, review = _reviewed(user_id, kind)
         signing.record_signature(
-            user, membership, version, consent, review, user.full_name, "Director", 0, client
+            user, membership, version, consent, review, user.full_name, "Director", {"totp_step": 0}, client
         )
 
 

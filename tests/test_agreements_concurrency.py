@@ -97,7 +97,7 @@ def test_twenty_simultaneous_inserts_are_held_to_one_by_the_database(app, mailbo
             latest_review(user.id, version_id),
             "Sam Signer",
             "CEO",
-            1,
+            {"totp_step": 1},
             CLIENT,
         )
 

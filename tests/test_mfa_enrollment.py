@@ -38,9 +38,25 @@ BEFORE_SET_UP = {
     ("mfa.enroll", "GET"): (200, None),
     ("mfa.enroll", "POST"): (400, None),
     ("mfa.restart", "POST"): (302, ENROLL),
+    # Setting up a passkey instead: its page, and the options its script fetches (a sign-in
+    # ceremony has no passkey to offer yet); a form with no passkey in it is refused.
+    ("mfa.add_passkey", "GET"): (200, None),
+    ("mfa.add_passkey", "POST"): (400, None),
+    ("mfa.passkey_options", "POST"): (404, None),
 }
-REACHABLE_BEFORE_SET_UP = {"mfa.enroll", "mfa.restart", "auth.sign_out"}
-SIGNED_IN_PAGES = {*REACHABLE_BEFORE_SET_UP, "mfa.challenge", "mfa.challenge_recovery"}
+REACHABLE_BEFORE_SET_UP = {
+    "mfa.enroll",
+    "mfa.restart",
+    "mfa.add_passkey",
+    "mfa.passkey_options",
+    "auth.sign_out",
+}
+SIGNED_IN_PAGES = {
+    *REACHABLE_BEFORE_SET_UP,
+    "mfa.challenge",
+    "mfa.challenge_recovery",
+    "mfa.challenge_passkey",
+}
 
 
 def placeholder(converter) -> object:

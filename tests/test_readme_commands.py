@@ -51,6 +51,7 @@ COMMANDS = {
     ("provisioning", "status"): [],
     ("progress", "rebuild"): [],
     ("progress", "verify"): [],
+    ("mfa", "rotate-key"): [],
 }
 
 

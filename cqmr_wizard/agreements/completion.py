@@ -15,6 +15,13 @@ from .documents import sha256_hex
 from .pdf import AnySignature
 
 
+def step_up_text(signature: Signature) -> str:
+    """The second factor given at signing, in words."""
+    if signature.passkey_id is not None:
+        return f"a fresh passkey with user verification (passkey {signature.passkey_id})"
+    return f"a fresh TOTP code (time step {signature.totp_step})"
+
+
 def attach_documents(signature: AnySignature, version: AgreementVersion, consent: ElectronicConsent) -> None:
     """Produce the signed copy and the certificate and keep them with their SHA-256."""
     signature.signed_copy_pdf = pdf.signed_copy_pdf(signature, version)
@@ -71,7 +78,7 @@ def certificate_events(signature: AnySignature, consent: ElectronicConsent) -> l
         + ', ticked "I agree to sign"'
     )
     if isinstance(signature, Signature):
-        how += f", confirmed with a fresh TOTP code (time step {signature.totp_step})"
+        how += f", confirmed with {step_up_text(signature)}"
     events.append(
         pdf.CertificateEvent(
             signature.signed_at, "Signed electronically", f"{how}; IP {signature.ip_address or '-'}"

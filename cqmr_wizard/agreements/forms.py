@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from ..forms import BaseForm, MaxLength, Required
+
+
+class UnlessPasskey:
+    """A signer who confirmed it is them with a passkey gives no code."""
+
+    def __call__(self, form, field) -> None:
+        if form.passkey_credential.data:
+            field.errors.clear()
+            raise StopValidation()
 
 
 class Ticked:
@@ -101,9 +110,11 @@ class OrganizationSignForm(VersionForm):
     code = StringField(
         "Code from your authenticator app",
         description="To confirm it is you, enter the 6-digit code your authenticator app shows now.",
-        validators=[Required("Enter the 6-digit code from your authenticator app")],
+        validators=[UnlessPasskey(), Required("Enter the 6-digit code from your authenticator app")],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
     )
+    # A passkey ceremony's result, put here by static/js/passkey.js: given, no code is needed.
+    passkey_credential = HiddenField()
 
 
 class DeclineForm(VersionForm):

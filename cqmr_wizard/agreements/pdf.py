@@ -207,7 +207,10 @@ def certificate_pdf(
         ("Session (SHA-256)", signature.session_hash or "-"),
     ]
     if isinstance(signature, Signature):
-        evidence.append(("Second factor", f"TOTP code accepted for time step {signature.totp_step}"))
+        if signature.passkey_id is not None:
+            evidence.append(("Second factor", f"passkey {signature.passkey_id}, user verified"))
+        else:
+            evidence.append(("Second factor", f"TOTP code accepted for time step {signature.totp_step}"))
     pdf.rows(evidence)
     pdf.heading("Events", 12)
     for item in events:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..mfa import guard
+from ..mfa import guard, passkeys
 from ..mfa import services as mfa
 from ..models import (
     AgreementReview,
@@ -81,13 +81,16 @@ def refuse_if_taken(org: Organization, version: AgreementVersion) -> None:
         )
 
 
-def check_step_up(user: User, code: str) -> int:
-    """Check a fresh TOTP code and claim its time step in this transaction; return the step."""
-    # The MFA service checks throttling, the code and the once-only step under the account's
-    # lock, and leaves the commit to us, so the step and the signature land together. Its
-    # refusal (MfaError, at the code field) is the signing page's.
+def check_step_up(user: User, code: str, passkey: str | None = None) -> dict[str, int]:
+    """Check a fresh TOTP code (claiming its time step) or a fresh passkey assertion in this
+    transaction; return the evidence: {"totp_step": …} or {"passkey_id": …}."""
+    # The MFA service checks throttling, the code and the once-only step (or the passkey's
+    # single-use challenge and counter) under the account's lock, and leaves the commit to us,
+    # so the step and the signature land together. Its refusal (MfaError) is the signing page's.
+    if passkey:
+        return {"passkey_id": passkeys.authenticate(user, passkey, "sign_agreement").id}
     _, match = mfa.check_code(user, code, "sign_agreement")
-    return match.step
+    return {"totp_step": match.step}
 
 
 def sign_organization_agreement(
@@ -100,8 +103,10 @@ def sign_organization_agreement(
     title: str,
     code: str,
     client: ClientInfo,
+    passkey: str | None = None,
 ) -> Signature:
-    """Sign an organization agreement electronically, with a fresh second-factor code."""
+    """Sign an organization agreement electronically, with a fresh second factor: an app code,
+    or a passkey ceremony's result (`passkey`)."""
     org = require_signer(user, membership)
     version = require_current(kind, version_id, content_sha256)
     consent, review = ready_to_sign(user, version)
@@ -114,8 +119,8 @@ def sign_organization_agreement(
     except AlreadySigned:
         db.session.rollback()
         raise
-    step = check_step_up(user, code)
-    return record_signature(user, membership, version, consent, review, typed_name, title, step, client)
+    step_up = check_step_up(user, code, passkey)
+    return record_signature(user, membership, version, consent, review, typed_name, title, step_up, client)
 
 
 def _evidence(
@@ -157,7 +162,7 @@ def record_signature(
     review: AgreementReview,
     typed_name: str,
     title: str,
-    step: int,
+    step_up: dict[str, int],
     client: ClientInfo,
 ) -> Signature:
     """Insert the signature; the unique constraint lets exactly one of racing requests win."""
@@ -167,9 +172,9 @@ def record_signature(
         organization_id=org.id,
         organization_name=org.legal_name or f"Organization {org.id}",
         signer_title=title,
-        totp_step=step,
+        **step_up,
     )
-    return _finish(signature, version, consent, org.id, {"signer_title": title, "totp_step": step})
+    return _finish(signature, version, consent, org.id, {"signer_title": title, **step_up})
 
 
 def sign_user_agreement(

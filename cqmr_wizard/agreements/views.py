@@ -8,6 +8,7 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from ..access import Access, AccessRefused, allow, request_verdict
 from ..errors import MESSAGES
+from ..mfa import services as mfa_services
 from ..refusals import Refusal
 from ..request_limits import accepts_upload
 from ..views import add_error, render_form
@@ -170,6 +171,7 @@ def sign(slug: str):
                 title=form.title.data,
                 code=form.code.data,
                 client=client_info(),
+                passkey=form.passkey_credential.data or None,
             )
         except (services.NotSigner, services.StaleVersion, services.AlreadySigned) as error:
             return refusal_page(error, kind, again=url_for("agreements.read", slug=slug))
@@ -177,12 +179,24 @@ def sign(slug: str):
             add_error(form, error.field, error.message)
             if error.status != 400:
                 return render_template(
-                    "agreements/sign.html", form=form, kind=kind, version=version, scope="organization"
+                    "agreements/sign.html",
+                    form=form,
+                    kind=kind,
+                    version=version,
+                    scope="organization",
+                    has_passkey=mfa_services.has_passkey(current_user.id),
                 ), error.status
         else:
             return redirect(url_for("agreements.signed", signature_id=signature.id))
-    form.code.data = ""
-    return render_form("agreements/sign.html", form, kind=kind, version=version, scope="organization")
+    form.code.data = form.passkey_credential.data = ""
+    return render_form(
+        "agreements/sign.html",
+        form,
+        kind=kind,
+        version=version,
+        scope="organization",
+        has_passkey=mfa_services.has_passkey(current_user.id),
+    )
 
 
 @bp.route("/organization/<slug>/decline", methods=["GET", "POST"])

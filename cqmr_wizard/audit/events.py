@@ -47,6 +47,12 @@ class AuditEventType(StrEnum):
     MFA_RESET = "mfa.reset", "Two-step verification reset by an administrator"
     MFA_KEY_ROTATED = "mfa.key_rotated", "Two-step verification encryption key rotated"
 
+    # Passkeys (WebAuthn)
+    MFA_PASSKEY_REGISTERED = "mfa.passkey_registered", "Passkey added"
+    MFA_PASSKEY_USED = "mfa.passkey_used", "Passkey used"
+    MFA_PASSKEY_REMOVED = "mfa.passkey_removed", "Passkey removed"
+    MFA_PASSKEY_REFUSED = "mfa.passkey_refused", "Passkey refused"
+
     # Organizations and their answers
     ORGANIZATION_CREATED = "organization.created", "Organization registration started"
     ORGANIZATION_DRAFT_SET_ASIDE = "organization.draft_set_aside", "Unfinished organization set aside"

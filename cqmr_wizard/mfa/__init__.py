@@ -1,4 +1,4 @@
-"""Two-step verification (TOTP): enrollment, the sign-in challenge, recovery codes, resets."""
+"""Two-step verification (authenticator app or passkey): enrollment, the sign-in challenge, recovery codes, resets."""
 
 from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
@@ -18,4 +18,4 @@ def check_keys(state: BlueprintSetupState) -> None:
         raise ConfigurationError(str(error)) from None
 
 
-from . import admin_views, recovery_views, views  # noqa: E402,F401
+from . import admin_views, passkey_views, recovery_views, views  # noqa: E402,F401

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import Membership, MfaState, RecoveryCode, TotpCredential, User
+from ..models import Membership, MfaState, RecoveryCode, TotpCredential, User, WebAuthnCredential
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from ..refusals import Refusal
@@ -32,6 +32,14 @@ class MemberSecondFactor:
     activated_at: datetime | None
     locked_until: datetime | None
     recovery_codes_left: int
+    passkeys: int = 0
+
+    @property
+    def kind(self) -> str:
+        """Which second factors the person holds: "app", "passkey", "both" or "none"."""
+        return {(True, True): "both", (True, False): "app", (False, True): "passkey"}.get(
+            (self.enrolled, self.passkeys > 0), "none"
+        )
 
 
 def find_member(organization_id: int, user_id: int) -> Membership | None:
@@ -59,6 +67,11 @@ def member_status(user_id: int) -> MemberSecondFactor:
         activated_at=active.activated_at if active else None,
         locked_until=locked,
         recovery_codes_left=recovery.remaining(user_id),
+        passkeys=len(
+            db.session.scalars(
+                select(WebAuthnCredential.id).where(WebAuthnCredential.user_id == user_id)
+            ).all()
+        ),
     )
 
 
@@ -72,11 +85,12 @@ def check_not_self(actor: User, member_user: User) -> None:
 
 
 def reset_second_factor(actor: User, member_user: User) -> None:
-    """Remove the member's authenticator and recovery codes, end their sessions, audit and mail.
+    """Remove the member's authenticator, passkeys and recovery codes, end their sessions, audit and mail.
     They set up two-step verification again at their next sign-in. The caller has checked
     that `actor` administers the member's organization and has just given a fresh code."""
     check_not_self(actor, member_user)
     db.session.execute(delete(TotpCredential).where(TotpCredential.user_id == member_user.id))
+    db.session.execute(delete(WebAuthnCredential).where(WebAuthnCredential.user_id == member_user.id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == member_user.id))
     guard.ensure_state(member_user.id)
     state = db.session.get(MfaState, member_user.id, populate_existing=True)

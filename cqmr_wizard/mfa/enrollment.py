@@ -15,7 +15,7 @@ from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from . import guard, recovery, totp
 from .events import notify, record
-from .services import check_code, credential, has_active_credential, mark_passed
+from .services import check_code, credential, has_active_credential, has_passkey, mark_passed
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def confirm_enrollment(user: User, code: str) -> Enrolled:
         db.session.flush()
     pending.state = ACTIVE
     pending.activated_at = utcnow()
-    codes = None if old is not None else recovery.issue(user)
+    # Recovery codes come with the first second factor, app or passkey, and only then.
+    codes = None if old is not None or has_passkey(user.id) else recovery.issue(user)
     record(AuditEventType.MFA_ENROLLED, user, replaced=old is not None, clock_offset_steps=match.offset)
     if old is None:
         notify(

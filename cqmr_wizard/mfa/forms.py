@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import StringField
-from wtforms.validators import ValidationError
+from wtforms import HiddenField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
 from ..forms import BaseForm
 from . import recovery, totp
@@ -75,3 +75,18 @@ class RecoveryCodeForm(BaseForm):
 
 class SavedCodeForm(BaseForm):
     recovery_code = StringField("Recovery code", validators=[RecoveryCodeFormat()], render_kw=RECOVERY_INPUT)
+
+
+class PasskeyForm(BaseForm):
+    """A passkey ceremony's result (JSON), put in `credential` by static/js/passkey.js."""
+
+    credential = HiddenField()
+
+
+class NewPasskeyForm(PasskeyForm):
+    name = StringField(
+        "Name for this passkey (optional)",
+        validators=[Optional(), Length(max=100, message="The name must be 100 characters or fewer")],
+        description="So you can tell your passkeys apart, for example “Work laptop” or “Blue security key”.",
+        render_kw={"autocomplete": "off", "maxlength": "100"},
+    )

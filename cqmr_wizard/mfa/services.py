@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..audit.events import AuditEventType
 from ..extensions import db
-from ..models import MfaState, TotpCredential, User
+from ..models import MfaState, TotpCredential, User, WebAuthnCredential
 from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from ..refusals import Refusal
@@ -68,6 +68,19 @@ def has_active_credential(user_id: int) -> bool:
     return credential(user_id) is not None
 
 
+def has_passkey(user_id: int) -> bool:
+    """True when the user holds at least one passkey."""
+    return (
+        db.session.scalar(select(WebAuthnCredential.id).where(WebAuthnCredential.user_id == user_id).limit(1))
+        is not None
+    )
+
+
+def has_second_factor(user_id: int) -> bool:
+    """True once the user has a confirmed authenticator app or a passkey."""
+    return has_active_credential(user_id) or has_passkey(user_id)
+
+
 def second_factor_url() -> str:
     """Where a password-only session is sent: enrollment until there is an active credential,
     the challenge after. Remembers the page that was asked for."""
@@ -75,7 +88,7 @@ def second_factor_url() -> str:
         target = safe_next_path(request.full_path)
         if target:
             session["mfa_next"] = target
-    if has_active_credential(current_user.id):
+    if has_second_factor(current_user.id):
         return url_for("mfa.challenge")
     return url_for("mfa.enroll")
 
@@ -111,6 +124,11 @@ def _begin(user: User, now: datetime, purpose: str) -> MfaState:
         db.session.commit()
         raise Throttled(refused.message(now))
     return state
+
+
+def begin_attempt(user: User, purpose: str) -> MfaState:
+    """Lock the account's state row for a second-factor attempt; refused while throttled or locked."""
+    return _begin(user, utcnow(), purpose)
 
 
 def _fail(
@@ -191,7 +209,7 @@ def pass_recovery_challenge(user: User, typed: str) -> int:
     """Sign in with a single-use recovery code in place of a TOTP code; return how many are left."""
     now = utcnow()
     account = _begin(user, now, "sign_in")
-    if not has_active_credential(user.id):
+    if not has_second_factor(user.id):
         db.session.commit()
         raise MfaError("Two-step verification is not set up. Start again.", None)
     code = recovery.find_unused(user.id, typed)

@@ -26,8 +26,8 @@ from ..models.base import utcnow
 from ..models.mfa import ACTIVE, PENDING
 from ..security import safe_next_path
 from ..views import add_error, refused, render_form
-from . import admin, bp, enrollment, recovery, services, totp
-from .forms import CodeForm, RecoveryCodeForm
+from . import admin, bp, enrollment, passkeys, recovery, services, totp
+from .forms import CodeForm, PasskeyForm, RecoveryCodeForm
 
 AUTHENTICATOR_APPS = (
     "Google Authenticator",
@@ -114,7 +114,7 @@ def confirm(changing: bool, pending: TotpCredential | None = None):
 @allow(Access.SIGNED_IN)
 def enroll():
     held = services.credentials(current_user.id)
-    if ACTIVE in held:
+    if ACTIVE in held or services.has_passkey(current_user.id):
         return redirect(url_for("mfa.manage" if fully_authenticated() else "mfa.challenge"))
     return confirm(changing=False, pending=held.get(PENDING))
 
@@ -147,7 +147,7 @@ def not_challenged():
     """Where a session goes that has no code to give: past both factors, or not set up yet."""
     if fully_authenticated():
         return redirect(services.next_path())
-    if not services.has_active_credential(current_user.id):
+    if not services.has_second_factor(current_user.id):
         return redirect(url_for("mfa.enroll"))
     return None
 
@@ -159,6 +159,7 @@ def answer_challenge(
     check: Callable[[User, str], int],
     passed: Callable[[int], None],
     field: str | None = None,
+    **context: object,
 ):
     """A sign-in challenge page: once `check` accepts the `code`, tell the person (`passed`) and go on."""
     if (elsewhere := not_challenged()) is not None:
@@ -167,10 +168,36 @@ def answer_challenge(
         try:
             result = check(current_user, code.data)
         except services.MfaError as error:
-            return refused(template, form, error, field)
+            return refused(template, form, error, field, **context)
         passed(result)
         return redirect(services.next_path())
-    return render_form(template, form)
+    return render_form(template, form, **context)
+
+
+def passkey_only() -> bool:
+    """An operator holding a passkey, under MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS, signs
+    in with it: the app code is not offered (a recovery code still is, for a lost passkey)."""
+    return (
+        bool(current_app.config["MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"])
+        and getattr(current_user, "is_operator", False)
+        and services.has_passkey(current_user.id)
+    )
+
+
+def factors_offered() -> dict[str, object]:
+    """What a page asking for the second factor offers: the passkey first when there is one."""
+    return dict(
+        passkey_form=PasskeyForm(prefix="passkey", formdata=None),
+        has_passkey=services.has_passkey(current_user.id),
+        has_app=services.has_active_credential(current_user.id) and not passkey_only(),
+    )
+
+
+def app_code_challenge(user: User, code: str) -> int:
+    """The sign-in code check, refused outright for those who must use their passkey."""
+    if passkey_only():
+        raise services.MfaError("Registry operators sign in with their passkey. Use your passkey", None)
+    return services.pass_challenge(user, code)
 
 
 def recovery_code_used(left: int) -> None:
@@ -188,7 +215,9 @@ def recovery_code_used(left: int) -> None:
 @per_source("RATE_LIMIT_SECOND_FACTOR")
 def challenge():
     form = CodeForm()
-    return answer_challenge("mfa/challenge.html", form, form.code, services.pass_challenge, clock_notice)
+    return answer_challenge(
+        "mfa/challenge.html", form, form.code, app_code_challenge, clock_notice, **factors_offered()
+    )
 
 
 @bp.route("/recovery-code", methods=["GET", "POST"])
@@ -216,11 +245,11 @@ def reverify():
         try:
             offset = services.reauthenticate(current_user, form.code.data)
         except services.MfaError as error:
-            return refused("mfa/reverify.html", form, error, target=target)
+            return refused("mfa/reverify.html", form, error, target=target, **factors_offered())
         session[REVERIFIED] = utcnow().isoformat()
         clock_notice(offset)
         return redirect(target)
-    return render_form("mfa/reverify.html", form, target=target)
+    return render_form("mfa/reverify.html", form, target=target, **factors_offered())
 
 
 @bp.route("/settings")
@@ -229,6 +258,7 @@ def manage():
     return render_template(
         "mfa/manage.html",
         status=admin.member_status(current_user.id),
+        passkeys=passkeys.held(current_user.id),
         codes_pending=recovery.shown_codes() is not None,
         saved=services.recovery_codes_saved(current_user.id),
     )

@@ -13,7 +13,7 @@ from .agreements import (
 )
 from .audit import AuditEvent, AuditVerification
 from .base import utcnow
-from .mfa import MfaState, RecoveryCode, TotpCredential
+from .mfa import MfaState, RecoveryCode, TotpCredential, WebAuthnCredential
 from .operators import ReminderLog
 from .organizations import Membership, MembershipRole, Organization
 from .outbox import OutboxMessage
@@ -58,6 +58,7 @@ __all__ = [
     "SignInThrottle",
     "Signature",
     "TotpCredential",
+    "WebAuthnCredential",
     "TrainingResource",
     "TrainingReview",
     "User",

@@ -124,7 +124,10 @@ class Signature(SignatureEvidence, db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     organization_name: Mapped[str] = mapped_column(String(200))
     signer_title: Mapped[str] = mapped_column(String(200))
-    totp_step: Mapped[int] = mapped_column(BigInteger)
+    # The second factor given at signing: a TOTP time step, or a passkey (its id; the evidence
+    # outlives the passkey, so no foreign key).
+    totp_step: Mapped[int | None] = mapped_column(BigInteger)
+    passkey_id: Mapped[int | None] = mapped_column()
 
     version: Mapped[AgreementVersion] = relationship()
     consent: Mapped[ElectronicConsent] = relationship()

@@ -1,10 +1,10 @@
-"""Two-step verification: TOTP credentials, recovery codes and per-user attempt state."""
+"""Two-step verification: TOTP credentials, passkeys, recovery codes and per-user attempt state."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -61,3 +61,24 @@ class MfaState(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recovery_codes_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebAuthnCredential(db.Model):
+    """A passkey or security key (WebAuthn): its public key and signature counter, named by
+    its holder. A person may hold several, beside an authenticator app."""
+
+    __tablename__ = "webauthn_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # The authenticator's credential id, base64url without padding; unique across everyone.
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[str] = mapped_column(String(200), default="")  # comma-separated
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SHA-256 of the last challenge an assertion answered: two requests racing with one
+    # assertion are told apart by a conditional UPDATE, as TOTP time steps are.
+    last_challenge: Mapped[str | None] = mapped_column(String(64))

@@ -52,8 +52,11 @@ class Facts:
     email_verified: bool = False
     is_admin: bool = False
     organization: OrganizationFacts | None = None
-    # Two-step verification: an active authenticator, one being set up, recovery codes saved.
+    # Two-step verification: an active authenticator app or a passkey, an app being set up,
+    # recovery codes saved; and which kinds are held (for the operator's console).
     mfa_enrolled: bool = False
+    mfa_app: bool = False
+    mfa_passkey: bool = False
     mfa_pending: bool = False
     recovery_codes_saved: bool = False
     # Holds the Authorized signer role; the user agreements this person signed.

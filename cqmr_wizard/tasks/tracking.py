@@ -32,6 +32,7 @@ from ..models import (
     TrainingReview,
     User,
     UserSignature,
+    WebAuthnCredential,
 )
 
 ORGANIZATIONS, PEOPLE = "organizations", "people"
@@ -61,6 +62,8 @@ FACT_BEARERS: tuple[FactBearer, ...] = (
     FactBearer(User, user="id", columns=("email_verified_at", "deactivated_at", "full_name")),
     FactBearer(Invitation, organization="organization_id"),
     FactBearer(TotpCredential, user="user_id", columns=("state",)),
+    # Added or removed, a passkey moves the fact; its counter and last use do not.
+    FactBearer(WebAuthnCredential, user="user_id", columns=("user_id",)),
     FactBearer(MfaState, user="user_id", columns=("recovery_codes_confirmed_at",)),
     FactBearer(OidcIdentity, user="user_id"),
     FactBearer(Signature, organization="organization_id"),
