@@ -42,7 +42,9 @@ class JsonFormatter(logging.Formatter):
         request_id = _request_id(record)
         if request_id:
             line["request_id"] = request_id
-        line.update(extra_fields(record))
+        for name, value in extra_fields(record).items():
+            if name != "request_id":  # already there when known; a field never hides a core key
+                line.setdefault(name, value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
