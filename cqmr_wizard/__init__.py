@@ -30,10 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     load_config(app, test_config)
-    logging.basicConfig(level=logging.INFO)
-    from .log_redaction import install as redact_logs
-
-    redact_logs()  # every handler of the root logger, which the app's loggers propagate to
+    register_logging(app)
     if app.config.get("PROXY_COUNT"):
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -64,6 +61,19 @@ def register_outages(app: Flask) -> None:
 
     app.before_request(refuse_during_session_outage)
     app.after_request(keep_retry_after)  # after-request hooks run in reverse: after the limiter's
+
+
+def register_logging(app: Flask) -> None:
+    """Log lines in LOG_FORMAT with secrets redacted, and one line per request with its id. The
+    request hooks come first, so that every later hook and error page knows the request id."""
+    from .log_format import configure
+    from .log_redaction import install as redact_logs
+    from .request_log import register_request_log
+
+    configure(app.config["LOG_FORMAT"])
+    redact_logs()  # every handler of the root logger, which the app's loggers propagate to
+    redact_logs(logging.getLogger("gunicorn.error"))
+    register_request_log(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -22,6 +22,7 @@ from .settings import (
     ENV_SETTINGS,
     ENVIRONMENTS,
     LOCAL_DEFAULTS,
+    LOG_FORMATS,
     OUTBOX_DELIVERY_MODES,
     PRODUCTION_DEFAULTS,
     REQUIRED_IN_PRODUCTION,
@@ -82,6 +83,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         raise ConfigurationError(
             f"OUTBOX_DELIVERY={app.config['OUTBOX_DELIVERY']!r} is not known: "
             f"use one of {', '.join(OUTBOX_DELIVERY_MODES)}."
+        )
+    if app.config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigurationError(
+            f"LOG_FORMAT={app.config['LOG_FORMAT']!r} is not known: use one of {', '.join(LOG_FORMATS)}."
         )
 
     app.config["SQLALCHEMY_DATABASE_URI"] = uri = database_uri(app)

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from .extensions import db, limiter
 from .models.base import utcnow
 from .outages import outage_in, unavailable_response
+from .request_id import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ MESSAGES = {
 
 
 def error_page(code: int, detail: str | None = None, title: str | None = None) -> tuple[str, int]:
-    """The branded page for an HTTP error; `detail` and `title` replace the usual words."""
+    """The branded page for an HTTP error; `detail` and `title` replace the usual words. A 500
+    page shows the request id its log line carries, for the person to quote."""
     default_title, body = MESSAGES.get(code, MESSAGES[500])
+    reference = current_request_id() if code == 500 else None
     return render_template(
-        "errors/error.html", code=code, title=title or default_title, body=detail or body
+        "errors/error.html", code=code, title=title or default_title, body=detail or body, reference=reference
     ), code
 
 

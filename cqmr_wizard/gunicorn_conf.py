@@ -1,5 +1,7 @@
-"""gunicorn settings for `make run` and deployment: access log on stdout, tokens redacted, and
-Prometheus counters shared by the workers.
+"""gunicorn settings for `make run` and deployment: gunicorn's own lines in LOG_FORMAT, tokens
+redacted, and Prometheus counters shared by the workers. No access log: the app writes one JSON
+line per request (cqmr_wizard.request, with its request id, route and user), which a second line
+from gunicorn would only repeat.
 Use with `gunicorn -c python:cqmr_wizard.gunicorn_conf wsgi:app`.
 
 Each worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR (default: a folder in the
@@ -10,7 +12,7 @@ the master, before any worker imports the app."""
 import os
 from pathlib import Path
 
-accesslog = "-"
+accesslog = None
 logger_class = "cqmr_wizard.log_redaction.RedactingGunicornLogger"
 
 # The same instance folder create_app uses.

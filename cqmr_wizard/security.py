@@ -1,4 +1,4 @@
-"""Security headers, request ids and safe redirects."""
+"""Security headers, CSP nonces and safe redirects."""
 
 from __future__ import annotations
 
@@ -50,11 +50,10 @@ def safe_next_path(target: str | None) -> str | None:
 
 
 def register_security(app: Flask) -> None:
-    """Give every request an id and a CSP nonce, and every response strict headers."""
+    """Give every request a CSP nonce, and every response strict headers."""
 
     @app.before_request
-    def assign_request_id() -> None:
-        g.request_id = secrets.token_hex(8)
+    def assign_nonce() -> None:
         g.csp_nonce = secrets.token_urlsafe(16)
 
     @app.after_request

@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # A pooled connection unused this many seconds is pinged before use (db_liveness.py);
     # one in steady use is not, which saves a round trip on every request.
     "DATABASE_PING_AFTER_IDLE": 10.0,
+    # Log lines: one JSON object a line ("json", for log shippers) or plain text ("text").
+    "LOG_FORMAT": "json",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     # A returned signed agreement (scanned PDF) may be this large; its page alone lifts the
     # request limit above MAX_CONTENT_LENGTH.
@@ -226,6 +228,7 @@ ENV_SETTINGS: dict[str, Any] = {
     "DATABASE_POOL_TIMEOUT": float,
     "REDIS_TIMEOUT": float,
     "OUTAGE_RETRY_AFTER": int,
+    "LOG_FORMAT": str,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USE_TLS": switched_on,
@@ -297,6 +300,7 @@ REQUIRED_IN_PRODUCTION = (
     "SERVER_NAME_FOR_LINKS",
 )
 OUTBOX_DELIVERY_MODES = ("background", "inline", "worker")
+LOG_FORMATS = ("json", "text")
 
 # Outside production the app is served over plain http on loopback, unless a layer says otherwise.
 LOCAL_DEFAULTS: dict[str, Any] = {

@@ -71,7 +71,7 @@ def test_events_from_requests_carry_who_where_and_which_request(app, client):
     assert event.actor_id == event.subject_user_id == user_id
     assert event.ip_address == "127.0.0.1"
     assert event.user_agent.startswith("Werkzeug/")
-    assert len(event.request_id) == 16
+    assert len(event.request_id) == 32
 
 
 def test_altered_content_is_found(app):

@@ -3,8 +3,8 @@ across its workers, and the database's gauges reflect the rows the test wrote.""
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -27,8 +27,6 @@ from .helpers import free_port
 
 TOKEN = "scrape-token-for-the-two-worker-test"
 REQUESTS = 60
-# gunicorn's access log with the serving worker's pid: "<pid> GET /help 200".
-ACCESS = re.compile(r"^<(\d+)> (\w+) (\S+) (\d+)$", re.MULTILINE)
 
 
 def start(app, tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
@@ -42,8 +40,6 @@ def start(app, tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2"]
         + [
-            "--access-logformat",
-            "%(p)s %(m)s %(U)s %(s)s",
             "-c",
             "python:cqmr_wizard.gunicorn_conf",
             "wsgi:app",
@@ -56,8 +52,10 @@ def start(app, tmp_path: Path) -> tuple[subprocess.Popen, str, Path]:
     return process, f"http://127.0.0.1:{port}", log
 
 
-def served_by(log: Path, path: str) -> set[str]:
-    return {pid for pid, _, served, _ in ACCESS.findall(log.read_text()) if served == path}
+def served_by(log: Path, path: str) -> set[int]:
+    """The pids of the workers whose request log line (one JSON object a line) names `path`."""
+    lines = (json.loads(line) for line in log.read_text().splitlines() if line.startswith("{"))
+    return {line["pid"] for line in lines if line.get("logger") == "cqmr_wizard.request" and line.get("path") == path}
 
 
 def wait_for_both_workers(process: subprocess.Popen, url: str, log: Path) -> None:

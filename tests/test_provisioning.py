@@ -4,11 +4,13 @@ roles; whoever stops being ready is deactivated; calls go through the outbox."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
 from cqmr_wizard.extensions import db
-from cqmr_wizard.models import Membership, OutboxMessage
+from cqmr_wizard.models import AuditEvent, Membership, OutboxMessage
 
 from . import agreement_helpers
 from .builders import add_member, link_onehealthport, sign_user_agreement, sign_user_agreements
@@ -84,6 +86,28 @@ def test_deactivation_and_reactivation_by_the_administrator(app, cqmr):
     again = cqmr_user(cqmr, world["member"])
     assert again["active"] is True and again["id"] == member_scim_id
     assert member_scim_id in cqmr_group_members(cqmr, world["org"])
+
+
+def test_the_deactivating_click_and_its_cqmr_call_share_one_request_id(app, cqmr, capsys):
+    world = ready_organization(app)
+    client = admin_client(app, world)
+    member_page = f"/team/members/{membership_id(app, world['member'])}"
+    capsys.readouterr()
+    request_id = submit(client, f"{member_page}/deactivate", {}).headers["X-Request-ID"]
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    [click] = [line for line in lines if line["logger"] == "cqmr_wizard.request" and line["method"] == "POST"]
+    [call] = [line for line in lines if line["logger"] == "cqmr_wizard.provisioning.scim"]
+    assert click["request_id"] == call["request_id"] == request_id
+    assert (call["subject_user_id"], call["active"]) == (world["member"], False)
+    with app.app_context():
+        queued = db.session.scalars(
+            select(OutboxMessage.request_id).where(OutboxMessage.kind == "scim")
+        ).all()
+        recorded = db.session.scalars(
+            select(AuditEvent.event_type).where(AuditEvent.request_id == request_id)
+        ).all()
+    assert queued[-1] == request_id
+    assert "membership.deactivated" in recorded
 
 
 def test_suspension_deactivates_everyone_and_reactivation_brings_them_back(app, cqmr):

@@ -14,13 +14,14 @@ import logging
 from enum import Enum
 from typing import Any
 
-from flask import current_app, g, has_app_context, has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import AuditEvent, Organization, User
 from ..models.base import utcnow
+from ..request_id import current_request_id
 from .chain import GENESIS_HASH, ChainResult, event_link, verify_chain
 from .checkpoints import write_checkpoint
 from .keys import newest_key
@@ -69,7 +70,7 @@ def record(
     if has_request_context():
         entry.ip_address = request.remote_addr
         entry.user_agent = (request.user_agent.string or "")[:512]
-        entry.request_id = g.get("request_id")
+    entry.request_id = current_request_id()
     session.connection()  # begin the transaction, so that its rollback drops the event too
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_PENDING, []).append((transaction, entry))

@@ -38,3 +38,6 @@ class OutboxMessage(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The request that queued it (None from a command): its log line, this message's delivery
+    # lines and its audit events share the id.
+    request_id: Mapped[str | None] = mapped_column(String(128))

@@ -25,6 +25,7 @@ from ..instruments import outbox_deliveries
 from ..models import OutboxMessage
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SENT
+from ..request_id import carrying
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +103,19 @@ def deliver_one(message_id: int, token: str, outcome: Outcome) -> None:
                 return
             message = session.get(OutboxMessage, message_id)
             kind, payload, attempts = message.kind, json.loads(message.payload), message.attempts + 1
+            request_id = message.request_id
+        fields = {"outbox_message_id": message_id, "kind": kind, "attempt": attempts}
         error = None
-        try:
-            if kind not in HANDLERS:
-                raise LookupError(f"no handler is registered for {kind!r} messages")
-            HANDLERS[kind](payload)
-        except Exception as exc:  # any failure of a handler is recorded and retried
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            log.warning("outbox message %s (%s) failed: %s", message_id, kind, error)
+        # The handler's log lines carry the id of the request that queued the message.
+        with carrying(request_id):
+            try:
+                if kind not in HANDLERS:
+                    raise LookupError(f"no handler is registered for {kind!r} messages")
+                HANDLERS[kind](payload)
+                log.info("outbox message %s (%s) sent", message_id, kind, extra=fields)
+            except Exception as exc:  # any failure of a handler is recorded and retried
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                log.warning("outbox message %s (%s) failed: %s", message_id, kind, error, extra=fields)
         now = utcnow()
         values: dict[str, Any] = {
             "attempts": OutboxMessage.attempts + 1,

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage
+from ..request_id import carrying, current_request_id
 from . import clock, delivery
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class Courier:
     seconds. A process that only hands over messages (a command, a script) keeps no clock."""
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Flask, list[int]]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Flask, list[int], str | None]] = queue.Queue()
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._clock_app: Flask | None = None
@@ -51,27 +52,28 @@ class Courier:
         if self._clock_app is not app or self._pid != os.getpid():
             self.start(app)
             self._clock_app = app
-            self._jobs.put((app, []))  # wake the thread, which may be waiting without a timeout
+            self._jobs.put((app, [], None))  # wake the thread, which may be waiting without a timeout
 
     def submit(self, app: Flask, ids: list[int]) -> None:
         """Queue these messages for delivery; starts the thread in this process if needed."""
         self.start(app)
-        self._jobs.put((app, ids))
+        self._jobs.put((app, ids, current_request_id()))
 
     def _run(self) -> None:
         jobs, next_tick = self._jobs, time.monotonic()
         while True:
             clock_app = self._clock_app
             timeout = None if clock_app is None else max(0.0, next_tick - time.monotonic())
+            request_id = None
             try:
-                app, ids = jobs.get(timeout=timeout)
+                app, ids, request_id = jobs.get(timeout=timeout)
                 if ids:
-                    with app.app_context():
+                    with carrying(request_id), app.app_context():
                         delivery.deliver(ids)
             except queue.Empty:
                 pass
             except Exception:  # the worker command retries whatever was not delivered
-                log.exception("outbox delivery after commit failed")
+                log.exception("outbox delivery after commit failed", extra={"request_id": request_id})
             if clock_app is not None and time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + float(clock_app.config["OUTBOX_CLOCK_INTERVAL"])
                 try:
@@ -108,7 +110,7 @@ def deliver_committed(session: Session) -> None:
         try:
             delivery.deliver(ids)
         except Exception:  # the message stays in the outbox for the worker
-            log.exception("outbox delivery after commit failed")
+            log.exception("outbox delivery after commit failed", extra={"outbox_message_ids": ids})
 
 
 def keep_time() -> None:

@@ -33,10 +33,19 @@ def deliver_mail(payload: dict[str, Any]) -> None:
             if config.get("MAIL_USERNAME"):
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)
-        log.info("mail sent by SMTP: template=%s", payload.get("template"))
+        log.info(
+            "mail sent by SMTP: template=%s",
+            payload.get("template"),
+            extra={"template": payload.get("template")},
+        )
         return
     outbox = Path(config["MAIL_OUTBOX"])
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(raw)
-    log.info("mail written to outbox: template=%s file=%s", payload.get("template"), path.name)
+    log.info(
+        "mail written to outbox: template=%s file=%s",
+        payload.get("template"),
+        path.name,
+        extra={"template": payload.get("template")},
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..extensions import db
 from ..models import OutboxMessage
+from ..request_id import current_request_id
 
 
 def enqueue(
@@ -18,6 +19,7 @@ def enqueue(
         key=key,
         payload=json.dumps(payload, sort_keys=True, separators=(",", ":")),
         summary=summary[:300],
+        request_id=current_request_id(),
     )
     db.session.add(message)
     return message

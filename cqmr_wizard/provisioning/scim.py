@@ -3,6 +3,7 @@ person (their User, and their organization's Group), idempotently by externalId.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..models.base import utcnow
 from ..models.provisioning import FAILED, PROVISIONED
 from .client import RequestsSCIMClient, cqmr_client, describe
 from .readiness import group_name, organization_group_id, scim_user
+
+log = logging.getLogger(__name__)
 
 
 class ProvisioningFailed(Exception):
@@ -137,3 +140,9 @@ def deliver(payload: dict[str, Any]) -> None:
             state.last_error = None
             state.provisioned_at = utcnow()
         session.commit()
+    log.info(
+        "CQMR holds user %s (%s)",
+        user_id,
+        "active" if plan.active else "inactive",
+        extra={"subject_user_id": user_id, "cqmr_id": cqmr_id, "active": plan.active},
+    )
