@@ -31,7 +31,16 @@ class SamlDevIdp:
         self.process = self.log = None
 
     def start(self) -> SamlDevIdp:
-        args = ["node", str(SERVER), "--port", str(self.port), "--sp", self.sp_url, "--keys", str(self.workdir)]
+        args = [
+            "node",
+            str(SERVER),
+            "--port",
+            str(self.port),
+            "--sp",
+            self.sp_url,
+            "--keys",
+            str(self.workdir),
+        ]
         self.process, self.log, _ = start_announcing(
             args + (["--cqmr", self.cqmr_url] if self.cqmr_url else []),
             env={**os.environ, "IDP_ACCOUNTS": str(self.accounts)},

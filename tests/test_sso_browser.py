@@ -121,7 +121,9 @@ def _saml_with_cqmr(app_factory, tmp_path):
     ).start()
     try:
         cqmr.start(saml_idp_metadata=f"{idp.url}/metadata")
-        live = start_live_server(app_factory, tmp_path, {**idp.app_config(), **cqmr.wizard_config()}, port=port)
+        live = start_live_server(
+            app_factory, tmp_path, {**idp.app_config(), **cqmr.wizard_config()}, port=port
+        )
     except BaseException:
         cqmr.stop()
         idp.stop()
@@ -140,7 +142,9 @@ def _saml_with_cqmr(app_factory, tmp_path):
 
 
 @pytest.mark.parametrize("protocol", [_oidc_with_cqmr, _saml_with_cqmr], ids=["oidc", "saml"])
-def test_go_to_cqmr_signs_in_at_the_local_cqmr_against_the_same_provider(app_factory, page, tmp_path, protocol):
+def test_go_to_cqmr_signs_in_at_the_local_cqmr_against_the_same_provider(
+    app_factory, page, tmp_path, protocol
+):
     live, cqmr, ohp_org_id, sign_in_there, stop = protocol(app_factory, tmp_path)
     try:
         world = ready_organization(live.app, link_people=False, ohp_org_id=ohp_org_id)
