@@ -63,7 +63,7 @@ migrate: install
 # cqmr_wizard/dev_idp/sample_accounts.json). `make run` starts it beside the app unless
 # OIDC_ISSUER is set (a real provider), or DEV_IDP=0 (one configured in instance/config.py).
 # With SSO_PROTOCOL=saml it starts the local SAML IdP instead (npm saml-idp), unless
-# SAML_IDP_METADATA is set.
+# SAML_IDP_METADATA is set; it serves the wizard and the local CQMR stand-in below.
 SSO_PROTOCOL ?= oidc
 ifeq ($(SSO_PROTOCOL),saml)
 DEV_IDP ?= $(if $(SAML_IDP_METADATA),0,1)
@@ -71,13 +71,15 @@ else
 DEV_IDP ?= $(if $(OIDC_ISSUER),0,1)
 endif
 SAML_IDP_URL := http://$(HOST):$(IDP_PORT)
-SAML_IDP_KEYS := $(or $(CQMR_INSTANCE_PATH),instance)/saml-idp
-SAML_IDP_CMD := node cqmr_wizard/dev_idp/saml_server.mjs --host $(HOST) --port $(IDP_PORT) \
-	--sp http://$(HOST):$(PORT) --keys $(SAML_IDP_KEYS)
+INSTANCE_PATH := $(or $(CQMR_INSTANCE_PATH),instance)
+SAML_IDP_KEYS := $(INSTANCE_PATH)/saml-idp
+LOCAL_CQMR_URL := http://$(HOST):$(CQMR_PORT)
+# Recursive (=): SAML_IDP_CQMR, the local CQMR as its second service provider, is set below.
+SAML_IDP_CMD = node cqmr_wizard/dev_idp/saml_server.mjs --host $(HOST) --port $(IDP_PORT) \
+	--sp http://$(HOST):$(PORT) $(SAML_IDP_CQMR) --keys $(SAML_IDP_KEYS)
 DEV_SAML_ENV := SSO_PROTOCOL=saml SAML_IDP_METADATA=$(SAML_IDP_URL)/metadata \
 	SAML_IDP_CERT_FILE=$(SAML_IDP_KEYS)/idp-public-cert.pem
 IDP_ISSUER := http://$(HOST):$(IDP_PORT)
-LOCAL_CQMR_URL := http://$(HOST):$(CQMR_PORT)
 IDP_ENV := IDP_REDIRECT_URIS=http://$(HOST):$(PORT)/sso/callback,http://localhost:$(PORT)/sso/callback \
 	IDP_CQMR_REDIRECT_URIS=$(LOCAL_CQMR_URL)/callback
 DEV_SSO_ENV := OIDC_ISSUER=$(IDP_ISSUER) OIDC_CLIENT_ID=cqmr-wizard OIDC_CLIENT_SECRET=cqmr-dev-secret \
@@ -90,20 +92,26 @@ saml-idp: node_modules/.installed
 	$(SAML_IDP_CMD)
 
 # The local CQMR stand-in (cqmr_wizard/local_cqmr): its SCIM service at /scim/v2 and a relying
-# party of the local provider. `make run` starts it and points "Go to CQMR" and provisioning at it,
+# party of the local provider (SSO_PROTOCOL=oidc) or a service provider of the local SAML IdP
+# (SSO_PROTOCOL=saml). `make run` starts it and points "Go to CQMR" and provisioning at it,
 # unless the local provider is off or a CQMR is configured (CQMR_INITIATE_LOGIN_URI, CQMR_URL or
 # CQMR_SCIM_URL set), or LOCAL_CQMR=0. Its users are kept in instance/local_cqmr.
-# The stand-in is a relying party of the OpenID provider only: not started with SSO_PROTOCOL=saml.
-LOCAL_CQMR ?= $(if $(CQMR_INITIATE_LOGIN_URI)$(CQMR_URL)$(CQMR_SCIM_URL)$(filter saml,$(SSO_PROTOCOL)),0,1)
+LOCAL_CQMR ?= $(if $(CQMR_INITIATE_LOGIN_URI)$(CQMR_URL)$(CQMR_SCIM_URL),0,1)
 LOCAL_CQMR_SCIM_TOKEN := cqmr-local-dev-scim-token
-LOCAL_CQMR_CMD := LOCAL_CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN) LOCAL_CQMR_ISSUER=$(IDP_ISSUER) \
-	LOCAL_CQMR_CLIENT_ID=cqmr-local LOCAL_CQMR_CLIENT_SECRET=cqmr-local-dev-secret \
+ifeq ($(SSO_PROTOCOL),saml)
+LOCAL_CQMR_SSO := LOCAL_CQMR_SAML_IDP_METADATA=$(SAML_IDP_URL)/metadata
+else
+LOCAL_CQMR_SSO := LOCAL_CQMR_ISSUER=$(IDP_ISSUER) \
+	LOCAL_CQMR_CLIENT_ID=cqmr-local LOCAL_CQMR_CLIENT_SECRET=cqmr-local-dev-secret
+endif
+LOCAL_CQMR_CMD := LOCAL_CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN) $(LOCAL_CQMR_SSO) \
 	LOCAL_CQMR_WIZARD_URL=http://$(HOST):$(PORT)/ \
-	$(PY) -m cqmr_wizard.local_cqmr --host $(HOST) --port $(CQMR_PORT) --data-dir instance/local_cqmr
+	$(PY) -m cqmr_wizard.local_cqmr --host $(HOST) --port $(CQMR_PORT) --data-dir $(INSTANCE_PATH)/local_cqmr
 ifeq ($(DEV_IDP)$(LOCAL_CQMR),11)
 # Recursive (=) so that $$! reaches the shell.
 START_LOCAL_CQMR = @echo "CQMR stand-in: $(LOCAL_CQMR_URL)/ (SCIM 2.0 at $(LOCAL_CQMR_URL)/scim/v2)"
 RUN_LOCAL_CQMR = $(LOCAL_CQMR_CMD) & cqmr=$$!;
+SAML_IDP_CQMR := --cqmr $(LOCAL_CQMR_URL)
 DEV_CQMR_ENV := CQMR_INITIATE_LOGIN_URI=$(LOCAL_CQMR_URL)/login CQMR_TARGET_LINK_URI=$(LOCAL_CQMR_URL)/ \
 	CQMR_SCIM_URL=$(LOCAL_CQMR_URL)/scim/v2 CQMR_SCIM_TOKEN=$(LOCAL_CQMR_SCIM_TOKEN)
 endif
@@ -113,7 +121,6 @@ local-cqmr: install
 
 # Where `make run` serves, written for the commands run beside it (`flask operators create` in
 # another shell): the links in the mail they send point there (config.serving_url).
-INSTANCE_PATH := $(or $(CQMR_INSTANCE_PATH),instance)
 serving-url:
 	@mkdir -p $(INSTANCE_PATH) && echo "http://$(HOST):$(PORT)" > $(INSTANCE_PATH)/serving-url
 
@@ -121,10 +128,11 @@ run: migrate node_modules/.installed serving-url
 	@echo "CQMR onboarding wizard: http://$(HOST):$(PORT)/"
 ifeq ($(DEV_IDP)$(SSO_PROTOCOL),1saml)
 	@echo "OneHealthPort SAML stand-in: $(SAML_IDP_URL)/ (its metadata at $(SAML_IDP_URL)/metadata)"
-	@$(SAML_IDP_CMD) & idp=$$!; trap 'kill $$idp 2>/dev/null' EXIT INT TERM; \
+	$(START_LOCAL_CQMR)
+	@$(SAML_IDP_CMD) & idp=$$!; trap 'kill $$idp $${cqmr:-} 2>/dev/null' EXIT INT TERM; \
 	for i in $$(seq 100); do $(PY) -c "import urllib.request as u; u.urlopen('$(SAML_IDP_URL)/metadata', timeout=1)" \
 	  2>/dev/null && break; sleep 0.2; done; \
-	$(DEV_SAML_ENV) OHP_REGISTRATION_URL=$(SAML_IDP_URL)/ \
+	$(RUN_LOCAL_CQMR) $(DEV_SAML_ENV) $(DEV_CQMR_ENV) OHP_REGISTRATION_URL=$(SAML_IDP_URL)/ \
 	  $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 2 -c python:cqmr_wizard.gunicorn_conf wsgi:app
 else ifeq ($(DEV_IDP),1)
 	@echo "OneHealthPort stand-in: $(IDP_ISSUER)/ (accounts in cqmr_wizard/dev_idp/sample_accounts.json)"

@@ -109,8 +109,9 @@ class LocalCqmr:
         }
 
     # ---- the process ----
-    def start(self, idp: Idp | None = None) -> LocalCqmr:
-        """Start serving (SCIM only without a provider); returns once it listens."""
+    def start(self, idp: Idp | None = None, *, saml_idp_metadata: str | None = None) -> LocalCqmr:
+        """Start serving (SCIM only without a provider or a SAML IdP's metadata); returns once
+        it listens."""
         self.idp = idp
         args = [
             sys.executable,
@@ -125,6 +126,8 @@ class LocalCqmr:
         ]
         if idp is not None:
             args += ["--issuer", idp.issuer, "--client-id", self.client_id]
+        if saml_idp_metadata is not None:
+            args += ["--saml-idp-metadata", saml_idp_metadata]
         env = {
             **os.environ,
             "LOCAL_CQMR_SCIM_TOKEN": self.token,

@@ -14,21 +14,35 @@ SERVER = ROOT / "cqmr_wizard" / "dev_idp" / "saml_server.mjs"
 
 
 class SamlDevIdp:
-    """saml-idp for the wizard at `sp_url`, signing in as `account` of an accounts file of its own."""
+    """saml-idp for the wizard at `sp_url` (and the local CQMR at `cqmr_url`, its second service
+    provider), signing in as `account` of an accounts file of its own."""
 
-    def __init__(self, workdir: Path, sp_url: str, account: dict, organization: dict) -> None:
+    def __init__(
+        self, workdir: Path, sp_url: str, account: dict, organization: dict, cqmr_url: str | None = None
+    ) -> None:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.accounts = workdir / "accounts.json"
         self.accounts.write_text(json.dumps({"accounts": [account], "organizations": [organization]}))
         self.sp_url = sp_url
+        self.cqmr_url = cqmr_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = self.log = None
 
     def start(self) -> SamlDevIdp:
+        args = [
+            "node",
+            str(SERVER),
+            "--port",
+            str(self.port),
+            "--sp",
+            self.sp_url,
+            "--keys",
+            str(self.workdir),
+        ]
         self.process, self.log, _ = start_announcing(
-            ["node", str(SERVER), "--port", str(self.port), "--sp", self.sp_url, "--keys", str(self.workdir)],
+            args + (["--cqmr", self.cqmr_url] if self.cqmr_url else []),
             env={**os.environ, "IDP_ACCOUNTS": str(self.accounts)},
             log_path=self.workdir / "saml-idp.log",
             what="the SAML IdP",
