@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal, TypeVar
 
 from flask import current_app, g, has_request_context, request, session
@@ -13,6 +14,8 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from .identity import membership_of
+from .models import Membership, Organization
+from .models.base import utcnow
 
 F = TypeVar("F", bound=Callable)
 
@@ -36,7 +39,8 @@ class Access(enum.Enum):
 # organization no longer takes part (one page everywhere, which says why and whom to call); or
 # send them to sign in, to the second factor, to the task list.
 # With MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS, an operator who did not sign in with a
-# passkey is sent to add one ("add_passkey").
+# passkey is sent to add one ("add_passkey"); so is a member whose organization requires passkeys,
+# once its grace period is over.
 Verdict = Literal[
     "allow",
     "refuse",
@@ -136,18 +140,33 @@ def fully_authenticated() -> bool:
     return session_auth() == "full"
 
 
-# What an operator who must use a passkey may still reach: adding one, after confirming it is them.
+# What a person who must use a passkey may still reach: adding one, after confirming it is them.
 PASSKEY_SET_UP = frozenset({"mfa.add_passkey", "mfa.passkey_options", "mfa.reverify", "mfa.reverify_passkey"})
 
 
-def passkey_needed(is_operator: bool) -> bool:
-    """True when the policy wants this operator's session to have been passed with a passkey
+def passkeys_due(org: Organization) -> datetime | None:
+    """When the organization's members must sign in with a passkey; None: they need not."""
+    if org.passkeys_required_at is None:
+        return None
+    return org.passkeys_required_at + current_app.config["ORG_PASSKEY_GRACE"]
+
+
+def must_use_passkey(is_operator: bool, membership: Membership | None) -> bool:
+    """Whether this person must sign in with a passkey now: an operator under the operator
+    policy, or a member of an organization requiring passkeys after its grace period."""
+    if is_operator:
+        return bool(current_app.config.get("MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"))
+    due = passkeys_due(membership.organization) if membership is not None else None
+    return due is not None and due <= utcnow()
+
+
+def passkey_needed(is_operator: bool, membership: Membership | None = None) -> bool:
+    """True when the policy wants this person's session to have been passed with a passkey
     and it was not (and the page is not one of adding a passkey)."""
     return (
-        is_operator
-        and bool(current_app.config.get("MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"))
-        and session.get("mfa_method") != "passkey"
+        session.get("mfa_method") != "passkey"
         and request.endpoint not in PASSKEY_SET_UP
+        and must_use_passkey(is_operator, membership)
     )
 
 
@@ -158,6 +177,5 @@ def request_verdict() -> Verdict:
     roles = frozenset(g.membership.roles) if g.membership is not None else None
     operator = getattr(current_user, "is_operator", False)
     offboarded = g.membership is not None and g.membership.organization.offboarded_at is not None
-    return decide(
-        view_access(request.endpoint), session_auth(), operator, roles, offboarded, passkey_needed(operator)
-    )
+    needed = passkey_needed(operator, g.membership)
+    return decide(view_access(request.endpoint), session_auth(), operator, roles, offboarded, needed)

@@ -24,9 +24,10 @@ def enforce_access() -> object | None:
     if verdict == "tasks":
         return redirect(url_for("main.tasks"))
     if verdict == "add_passkey":
+        who = "Registry operators" if g.membership is None else "Members of your organization"
         flash(
-            "Registry operators must sign in with a passkey. Add one now: you can use nothing "
-            "else until you do.",
+            f"{who} must sign in with a passkey. Confirm it is you, then add one (or confirm with "
+            "the one you have): you can use nothing else until you do.",
             "warning",
         )
         return redirect(url_for("mfa.add_passkey"))

@@ -133,8 +133,11 @@ def _check_single_sign_on(app: Flask, production: bool) -> None:
         raise ConfigurationError(f"SSO_PROTOCOL={protocol!r} must be oidc or saml.")
     saml = protocol == "saml"
     issuer = app.config.get("SAML_IDP_METADATA") if saml else app.config.get("OIDC_ISSUER")
-    if issuer and saml and production and not (
-        app.config.get("SAML_IDP_CERT_FILE") or app.config.get("SAML_IDP_CERT_FINGERPRINT")
+    if (
+        issuer
+        and saml
+        and production
+        and not (app.config.get("SAML_IDP_CERT_FILE") or app.config.get("SAML_IDP_CERT_FINGERPRINT"))
     ):
         raise ConfigurationError(
             "SAML_IDP_METADATA is set, so CQMR_ENV=production requires the IdP's signing certificate "

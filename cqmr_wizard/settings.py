@@ -143,6 +143,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBAUTHN_RP_NAME": "Oregon CQMR",
     # Registry operators must hold a passkey and sign in with it (not an app code).
     "MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS": False,
+    # After an administrator requires passkeys of their organization's members, how long those
+    # without one keep signing in with the app (their task list says by when to add one).
+    "ORG_PASSKEY_GRACE": timedelta(days=14),
     "SERVER_NAME_FOR_LINKS": None,
     # OneHealthPort single sign-on over OpenID Connect ("oidc") or SAML 2.0 ("saml").
     "SSO_PROTOCOL": "oidc",

@@ -52,6 +52,14 @@ class AuditEventType(StrEnum):
     MFA_PASSKEY_USED = "mfa.passkey_used", "Passkey used"
     MFA_PASSKEY_REMOVED = "mfa.passkey_removed", "Passkey removed"
     MFA_PASSKEY_REFUSED = "mfa.passkey_refused", "Passkey refused"
+    ORGANIZATION_PASSKEYS_REQUIRED = (
+        "organization.passkeys_required",
+        "Administrator required members to use a passkey",
+    )
+    ORGANIZATION_PASSKEYS_NOT_REQUIRED = (
+        "organization.passkeys_not_required",
+        "Administrator stopped requiring members to use a passkey",
+    )
 
     # Organizations and their answers
     ORGANIZATION_CREATED = "organization.created", "Organization registration started"

@@ -17,6 +17,7 @@ from ..tasks.definitions import agreements_in_force
 from ..tasks.engine import TaskState, missing_required
 from ..tasks.gate_rule import IN_FORCE_ENOUGH, asked
 from ..tasks.task_list import TeamNotes, projected_states, team_notes
+from ..team.passkey_policy import passkey_due_for
 from ..team.review_facts import reminder_days
 from . import bp
 
@@ -97,6 +98,8 @@ def tasks():
         live=live,
         team=team,
         review_due=review_due(team),
+        # The organization requires passkeys and this member holds none: add one by this date.
+        passkey_due=passkey_due_for(current_user.id, membership.organization if membership else None),
         now=utcnow(),
         form=ConfirmForm(),
     )

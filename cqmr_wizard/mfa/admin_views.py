@@ -10,8 +10,8 @@ from ..auth.forms import ConfirmForm
 from ..models import Membership
 from ..refusals import Refusal
 from ..views import add_error
-from . import admin, bp, services
-from .forms import ReauthenticateForm
+from . import admin, bp
+from .confirm import Confirmation, confirmation, refused_status
 
 
 def member_or_404(user_id: int) -> Membership:
@@ -22,11 +22,14 @@ def member_or_404(user_id: int) -> Membership:
     return membership
 
 
-def member_page(membership: Membership, form: ReauthenticateForm, status: int = 200):
+def member_page(membership: Membership, asked: Confirmation, status: int = 200):
     return render_template(
         "mfa/member.html",
         member=membership.user,
-        form=form,
+        form=asked.form,
+        passkey_form=asked.passkey_form,
+        has_passkey=asked.has_passkey,
+        has_app=asked.has_app,
         unlock_form=ConfirmForm(prefix="unlock"),
         status=admin.member_status(membership.user_id),
         own_account=membership.user_id == current_user.id,
@@ -36,30 +39,29 @@ def member_page(membership: Membership, form: ReauthenticateForm, status: int = 
 @bp.route("/members/<int:user_id>")
 @allow(Access.ORG_ADMIN)
 def member(user_id: int):
-    return member_page(member_or_404(user_id), ReauthenticateForm())
+    return member_page(member_or_404(user_id), confirmation(formdata=False))
 
 
 @bp.route("/members/<int:user_id>/reset", methods=["POST"])
 @allow(Access.ORG_ADMIN)
 def reset_member(user_id: int):
     membership = member_or_404(user_id)
-    form = ReauthenticateForm()
-    if form.validate_on_submit():
-        try:
-            admin.check_not_self(current_user, membership.user)
-            services.reauthenticate(current_user, form.code.data)
-        except Refusal as error:  # not allowed for this member, or the code is not right
-            add_error(form, error.field, error.message)
-            return member_page(membership, form, error.status)
-        else:
-            admin.reset_second_factor(current_user, membership.user)
-            flash(
-                f"Two-step verification for {membership.user.full_name} was reset. They have "
-                "been signed out and will set it up again when they next sign in.",
-                "success",
-            )
-            return redirect(url_for("mfa.member", user_id=user_id))
-    return member_page(membership, form, 400)
+    asked = confirmation()
+    try:
+        admin.check_not_self(current_user, membership.user)
+    except Refusal as error:
+        add_error(asked.form, None, error.message)
+        return member_page(membership, asked, error.status)
+    # The administrator's own passkey or app code (a passkey-only administrator has no code).
+    if (status := refused_status(asked)) is not None:
+        return member_page(membership, asked, status)
+    admin.reset_second_factor(current_user, membership.user)
+    flash(
+        f"Two-step verification for {membership.user.full_name} was reset. They have "
+        "been signed out and will set it up again when they next sign in.",
+        "success",
+    )
+    return redirect(url_for("mfa.member", user_id=user_id))
 
 
 @bp.route("/members/<int:user_id>/unlock", methods=["POST"])
@@ -70,8 +72,8 @@ def unlock_member(user_id: int):
         try:
             admin.unlock_second_factor(current_user, membership.user)
         except admin.NotAllowed as error:
-            form = ReauthenticateForm(formdata=None)
-            add_error(form, None, error.message)
-            return member_page(membership, form, 400)
+            asked = confirmation(formdata=False)
+            add_error(asked.form, None, error.message)
+            return member_page(membership, asked, 400)
         flash(f"Two-step verification for {membership.user.full_name} is unlocked.", "success")
     return redirect(url_for("mfa.member", user_id=user_id))

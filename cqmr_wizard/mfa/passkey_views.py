@@ -102,6 +102,8 @@ def reverify_passkey():
             return render_template(
                 "mfa/reverify.html", form=CodeForm(formdata=None), target=target, **context
             ), error.status
+        # A passkey just used counts as signing in with one (what the passkey policies ask).
+        services.mark_passed("passkey")
         session[REVERIFIED] = utcnow().isoformat()
         return redirect(target)
     return redirect(url_for("mfa.reverify", next=target))

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import (
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -18,7 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field
 
-from ..access import Access, allow, fully_authenticated
+from ..access import Access, allow, fully_authenticated, must_use_passkey
 from ..auth.forms import ConfirmForm
 from ..extensions import per_source
 from ..models import TotpCredential, User
@@ -175,12 +176,11 @@ def answer_challenge(
 
 
 def passkey_only() -> bool:
-    """An operator holding a passkey, under MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS, signs
-    in with it: the app code is not offered (a recovery code still is, for a lost passkey)."""
-    return (
-        bool(current_app.config["MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS"])
-        and getattr(current_user, "is_operator", False)
-        and services.has_passkey(current_user.id)
+    """One who must use a passkey (an operator under MFA_REQUIRE_PHISHING_RESISTANT_FOR_OPERATORS,
+    a member whose organization requires passkeys, past its grace period) and holds one signs in
+    with it: the app code is not offered (a recovery code still is, for a lost passkey)."""
+    return must_use_passkey(getattr(current_user, "is_operator", False), g.get("membership")) and (
+        services.has_passkey(current_user.id)
     )
 
 
@@ -196,7 +196,8 @@ def factors_offered() -> dict[str, object]:
 def app_code_challenge(user: User, code: str) -> int:
     """The sign-in code check, refused outright for those who must use their passkey."""
     if passkey_only():
-        raise services.MfaError("Registry operators sign in with their passkey. Use your passkey", None)
+        who = "Registry operators" if getattr(user, "is_operator", False) else "Members of your organization"
+        raise services.MfaError(f"{who} sign in with their passkey. Use your passkey", None)
     return services.pass_challenge(user, code)
 
 

@@ -70,6 +70,9 @@ class Organization(db.Model):
     offboarding_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offboarding_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     offboarding_request_reason: Mapped[str | None] = mapped_column(String(500))
+    # Members must sign in with a passkey, set by an administrator: from this time plus
+    # ORG_PASSKEY_GRACE a member who does not is sent to add one (access.py).
+    passkeys_required_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Who signs the organization agreements, chosen by the administrator.
     designated_signer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

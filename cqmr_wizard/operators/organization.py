@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import audit
@@ -13,8 +13,7 @@ from ..auth.forms import ConfirmForm
 from ..csv_export import csv_response
 from ..extensions import db
 from ..mfa import admin as mfa_admin
-from ..mfa import services as mfa_services
-from ..mfa.forms import ReauthenticateForm
+from ..mfa.confirm import Confirmation, confirmation, refused_status
 from ..models import Membership, Organization, OrganizationProgress
 from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
@@ -107,10 +106,13 @@ def member_or_404(org_id: int, user_id: int) -> Membership:
     return membership
 
 
-def render_reset(membership: Membership, form: ReauthenticateForm, status: int = 200):
+def render_reset(membership: Membership, asked: Confirmation, status: int = 200):
     return render_template(
         "operators/reset_second_factor.html",
-        form=form,
+        form=asked.form,
+        passkey_form=asked.passkey_form,
+        has_passkey=asked.has_passkey,
+        has_app=asked.has_app,
         membership=membership,
         member=membership.user,
         org=membership.organization,
@@ -121,23 +123,21 @@ def render_reset(membership: Membership, form: ReauthenticateForm, status: int =
 @bp.route("/organizations/<int:org_id>/members/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
 @allow(Access.OPERATOR)
 def reset_second_factor(org_id: int, user_id: int):
-    """Remove a member's authenticator, after the operator gives a fresh code of their own."""
+    """Remove a member's second factor, after the operator confirms it is them (their passkey
+    or a fresh code of their own)."""
     membership = member_or_404(org_id, user_id)
-    form = ReauthenticateForm()
-    if form.validate_on_submit():
-        try:
-            mfa_services.reauthenticate(current_user, form.code.data)
-        except mfa_services.MfaError as error:
-            add_error(form, error.field, error.message)
-            return render_reset(membership, form, error.status)
-        mfa_admin.reset_second_factor(current_user, membership.user)
-        flash(
-            f"Two-step verification for {membership.user.full_name} was reset. They have been "
-            "signed out and will set it up again when they next sign in.",
-            "success",
-        )
-        return redirect(url_for("operators.organization", org_id=org_id, _anchor="members"))
-    return render_reset(membership, form, 400 if form.errors else 200)
+    if request.method == "GET":
+        return render_reset(membership, confirmation(formdata=False))
+    asked = confirmation()
+    if (status := refused_status(asked)) is not None:
+        return render_reset(membership, asked, status)
+    mfa_admin.reset_second_factor(current_user, membership.user)
+    flash(
+        f"Two-step verification for {membership.user.full_name} was reset. They have been "
+        "signed out and will set it up again when they next sign in.",
+        "success",
+    )
+    return redirect(url_for("operators.organization", org_id=org_id, _anchor="members"))
 
 
 @bp.route("/organizations/<int:org_id>/members/<int:user_id>/provisioning/retry", methods=["POST"])

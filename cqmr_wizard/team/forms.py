@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 
 from ..forms import BaseForm, EmailAddress, Required, normalise_email, reason_field
@@ -118,3 +118,27 @@ class OffboardingRequestForm(BaseForm):
         "Enter why your organization's participation should end",
         "A CQMR operator reads this before confirming.",
     )
+
+
+PASSKEY_CHOICES = {
+    "required": "Yes: members must use a passkey",
+    "optional": "No: members may use an authenticator app or a passkey",
+}
+
+
+class PasskeyPolicyForm(BaseForm):
+    required = RadioField(
+        "Must members use a passkey?", choices=list(PASSKEY_CHOICES.items()), validate_choice=False
+    )
+    confirm = BooleanField(
+        "I understand that after the grace period, a member without a passkey can do nothing "
+        "here until they add one, and signs in with it instead of the app code"
+    )
+
+    def validate_required(self, field: RadioField) -> None:
+        if field.data not in PASSKEY_CHOICES:
+            raise ValidationError("Choose whether members must use a passkey")
+
+    def validate_confirm(self, field: BooleanField) -> None:
+        if self.required.data == "required" and not field.data:
+            raise ValidationError("Confirm that you understand what requiring passkeys does")
