@@ -1,7 +1,7 @@
 """An organization administrator may require passkeys of the organization's members
 
 Revision ID: m24pkp0l1cy1
-Revises: k24p4ssk3y01
+Revises: j23r3q1d0001
 Create Date: 2026-12-21 10:00:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ from cqmr_wizard.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'm24pkp0l1cy1'
-down_revision = 'k24p4ssk3y01'
+down_revision = 'j23r3q1d0001'
 branch_labels = None
 depends_on = None
 
