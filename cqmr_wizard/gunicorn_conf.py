@@ -15,17 +15,19 @@ from pathlib import Path
 accesslog = None
 logger_class = "cqmr_wizard.log_redaction.RedactingGunicornLogger"
 
-# The same instance folder create_app uses.
+# The same instance folder create_app uses. Handed to the workers through gunicorn's `raw_env`
+# (the master sets it before any worker imports the app), not by changing this process's
+# environment when this file is imported: a program that imports every module (a test) would
+# otherwise hand a metrics folder to every subprocess it starts.
 _INSTANCE = os.environ.get("CQMR_INSTANCE_PATH", str(Path(__file__).resolve().parent.parent / "instance"))
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
-    Path(_INSTANCE) / "prometheus-multiproc"
-)
+METRICS_FOLDER = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(Path(_INSTANCE) / "prometheus-multiproc")
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={METRICS_FOLDER}"]
 
 
 def on_starting(server) -> None:
     """When the master starts: an empty metrics folder (a previous run's counts would be added
     to this run's, and a dead worker's files would never be cleaned)."""
-    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder = Path(METRICS_FOLDER)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.db"):
         stale.unlink()

@@ -3,6 +3,7 @@ a real SMTP server on loopback, and helpers that speak HTTP as a user would."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -58,6 +59,9 @@ class Mailbox:
 
 @pytest.fixture(scope="session")
 def smtp_server():
+    # aiosmtpd logs every connection at INFO from its own thread, which the app's root handler
+    # would write between tests too; its warnings still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
