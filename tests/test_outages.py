@@ -111,8 +111,11 @@ def sweep(
                 assert_outage_page(response, where=f"{who} GET {path}")
                 if pages is not None:
                     pages.append((who, path))
+            elif path == "/readyz" and response.status_code == 503:
+                # Readiness answers for itself, in JSON, naming the part that is not ok.
+                assert response.json["status"] == "unavailable", (who, response.json)
             elif before is not None and response.status_code == 503:
-                # /readyz and /sso/callback (no single sign-on configured here) say 503 anyway.
+                # /sso/callback (no single sign-on configured here) says 503 anyway.
                 assert before[(who, path)] == 503, f"{who} GET {path}: a 503 without the outage page"
     return answers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import current_app, flash, g, redirect, render_template, session, url_for
@@ -30,6 +31,8 @@ TITLES = {
 RETRY = {"sign_in": "auth.sign_in", "connect": "sso.connect", "unlink": "sso.unlink"}
 
 
+log = logging.getLogger(__name__)
+
 def problem_page(purpose: str | None, status: int, message: str, reason: str | None = None):
     """A clear page for a sign-in that did not work."""
     retry = RETRY.get(purpose or "")
@@ -45,8 +48,9 @@ def problem_page(purpose: str | None, status: int, message: str, reason: str | N
 
 
 def failed(error: SsoError, purpose: str | None):
-    """Audit a failed single sign-on and explain it."""
+    """Audit a failed single sign-on, log why and explain it."""
     db.session.rollback()
+    log.warning("single sign-on failed: %s (%s)", error.reason, error.detail, extra={"purpose": purpose})
     user_id = current_user.id if current_user.is_authenticated else None
     audit.record(
         AuditEventType.SSO_FAILED,
