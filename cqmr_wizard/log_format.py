@@ -105,6 +105,8 @@ def configure(log_format: str) -> logging.Handler:
     root.setLevel(logging.INFO)
     # fpdf2's font subsetting narrates every agreement PDF at INFO; its warnings still show.
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # pysaml2's schema library notes each schema it reuses.
+    logging.getLogger("xmlschema").setLevel(logging.WARNING)
     ours.setFormatter(formatter(log_format))
     for handler in logging.getLogger("gunicorn.error").handlers:
         handler.setFormatter(formatter(log_format))
