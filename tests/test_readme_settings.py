@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_MODULES = ("settings.py", "config.py")
+CONFIG_MODULES = ("settings.py", "sso_settings.py", "config.py")
 SETTING = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 
@@ -31,7 +31,7 @@ def settings_read_by_config() -> tuple[set[str], set[str]]:
             values = node.value.keys if isinstance(node.value, ast.Dict) else node.value.elts
             keys = {k for k in map(_string, values) if k}
             every |= keys
-            if "ENV_SETTINGS" in names:
+            if any(name.endswith("ENV_SETTINGS") for name in names):
                 from_environment |= keys
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
             key = _string(node.slice)
