@@ -11,7 +11,7 @@ from ..models import Membership
 from ..refusals import Refusal
 from ..views import add_error
 from . import admin, bp
-from .confirm import Confirmation, confirmation, refused_status
+from .confirm import Confirmation, confirmation, refused_status, reset_for
 
 
 def member_or_404(user_id: int) -> Membership:
@@ -55,12 +55,7 @@ def reset_member(user_id: int):
     # The administrator's own passkey or app code (a passkey-only administrator has no code).
     if (status := refused_status(asked)) is not None:
         return member_page(membership, asked, status)
-    admin.reset_second_factor(current_user, membership.user)
-    flash(
-        f"Two-step verification for {membership.user.full_name} was reset. They have "
-        "been signed out and will set it up again when they next sign in.",
-        "success",
-    )
+    reset_for(current_user, membership.user)
     return redirect(url_for("mfa.member", user_id=user_id))
 
 

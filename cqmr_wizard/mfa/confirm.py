@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from flask import flash, request
 from flask_login import current_user
 
+from ..models import User
 from ..views import add_error
-from . import passkeys, services
+from . import admin, passkeys, services
 from .forms import PasskeyForm, ReauthenticateForm
 
 
@@ -49,3 +50,13 @@ def refused_status(asked: Confirmation) -> int | None:
         add_error(answered, error.field if answered is asked.form else None, error.message)
         return error.status
     return None
+
+
+def reset_for(actor: User, user: User) -> None:
+    """Reset `user`'s second factor for `actor`, who confirmed it was them, and say so."""
+    admin.reset_second_factor(actor, user)
+    flash(
+        f"Two-step verification for {user.full_name} was reset. They have been signed out and "
+        "will set it up again when they next sign in.",
+        "success",
+    )

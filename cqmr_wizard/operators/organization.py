@@ -13,7 +13,7 @@ from ..auth.forms import ConfirmForm
 from ..csv_export import csv_response
 from ..extensions import db
 from ..mfa import admin as mfa_admin
-from ..mfa.confirm import Confirmation, confirmation, refused_status
+from ..mfa.confirm import Confirmation, confirmation, refused_status, reset_for
 from ..models import Membership, Organization, OrganizationProgress
 from ..models.base import utcnow
 from ..models.organizations import ELIGIBILITY_CHOICES, ORGANIZATION_TYPES, ROLES
@@ -131,12 +131,7 @@ def reset_second_factor(org_id: int, user_id: int):
     asked = confirmation()
     if (status := refused_status(asked)) is not None:
         return render_reset(membership, asked, status)
-    mfa_admin.reset_second_factor(current_user, membership.user)
-    flash(
-        f"Two-step verification for {membership.user.full_name} was reset. They have been "
-        "signed out and will set it up again when they next sign in.",
-        "success",
-    )
+    reset_for(current_user, membership.user)
     return redirect(url_for("operators.organization", org_id=org_id, _anchor="members"))
 
 
