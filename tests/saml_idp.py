@@ -13,10 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from saml2 import BINDING_HTTP_REDIRECT, class_name, samlp
 from saml2.authn_context import PASSWORD
 from saml2.config import IdPConfig
@@ -25,6 +22,8 @@ from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
 from saml2.sigver import pre_signature_part
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from cqmr_wizard.sso.saml_setup import self_signed
 
 ENTITY_ID = "https://idp.onehealthport.test/saml"
 SSO_URL = "https://idp.onehealthport.test/saml/sso"
@@ -46,19 +45,7 @@ WIZARD = Sp()
 
 def key_pair(folder: Path, name: str) -> tuple[str, str]:
     """A fresh RSA key and self-signed certificate as PEM files: (key file, certificate file)."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(private, hashes.SHA256())
-    )
+    private, cert = self_signed(name, key_size=2048, days=30)
     key_file, cert_file = folder / f"{name}.key", folder / f"{name}.crt"
     key_file.write_bytes(
         private.private_bytes(

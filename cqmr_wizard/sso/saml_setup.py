@@ -47,10 +47,9 @@ def key_pair(app: Flask) -> tuple[str, str]:
     return str(key_path), str(cert_path)
 
 
-def generate_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
-    """Write an RSA key (readable by its owner only) and a 10-year self-signed certificate."""
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    private = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+def self_signed(name: str, key_size: int = 3072, days: int = 3650):
+    """A new RSA key and a self-signed certificate of `days` for it: (key, certificate)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = utcnow()
     certificate = (
@@ -60,9 +59,16 @@ def generate_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
         .public_key(private.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
+        .not_valid_after(now + timedelta(days=days))
         .sign(private, hashes.SHA256())
     )
+    return private, certificate
+
+
+def generate_key_pair(key_path: Path, cert_path: Path, name: str) -> None:
+    """Write an RSA key (readable by its owner only) and a 10-year self-signed certificate."""
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    private, certificate = self_signed(name)
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
